@@ -1,0 +1,202 @@
+"""Scans: walk the library, diff it against the state table, and say what needs work.
+
+A quick scan costs what changed, not what exists: folders whose own mtime is unchanged
+are not even listed (the walker's fast path), and a listed folder is compared with the
+rows of that folder only, so memory follows the largest folder.  Every
+``full_stat_hours`` a quick scan lists and stats everything once, to catch files that
+were rewritten in place (which does not touch the folder's mtime).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from sidecar import catalog
+from sidecar.lifecycle import PRESENT, Lifecycle
+from sidecar.state import DirRow, StateStore
+from sidecar.walker import DirListed, DirRecord, MediaFile, walk
+
+log = logging.getLogger(__name__)
+MODES = ("quick", "refresh", "full")
+FULL_STAT_KEY = "last_full_stat"
+DIR_FLUSH = 2000
+
+
+@dataclass
+class ScanSummary:
+    """What one scan found; printed by the CLI and stored in ``scan_runs``."""
+
+    mode: str
+    counts: Counter[str] = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        c = self.counts
+        parts = [f"{c['files']} files", f"{c['new']} new", f"{c['changed']} changed",
+                 f"{c['missing']} missing", f"{c['adopted']} adopted", f"{c['settling']} settling",
+                 f"{c['unidentified'] + c['walk_errors']} errors"]
+        return f"{self.mode} scan: " + ", ".join(parts) + f" in {self.seconds:.1f}s"
+
+
+Progress = Callable[[Counter[str]], None]
+
+
+class Scanner:
+    """Walks library roots and records what it finds; fetching is the worker's job."""
+
+    def __init__(self, store: StateStore, roots: Sequence[str], *, settle_seconds: float = 60,
+                 full_stat_hours: float = 24, clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.roots = [os.path.abspath(r) for r in roots]
+        self.settle_seconds = settle_seconds
+        self.full_stat_hours = full_stat_hours
+        self.clock = clock
+
+    def settle_before_ns(self) -> int:
+        """Files modified after this instant may still be copying: recorded, not fetched yet."""
+        return int((self.clock() - self.settle_seconds) * 1e9)
+
+    def scan(self, mode: str = "quick", paths: Sequence[str] = (), *,
+             progress: Progress | None = None) -> ScanSummary:
+        """Walk ``paths`` (or every root) and bring the state table in line with the disk."""
+        if mode not in MODES:
+            raise ValueError(f"unknown scan mode {mode!r}")
+        summary = ScanSummary(mode)
+        started = time.monotonic()
+        full_stat = mode == "full" or self._full_stat_due()
+        for root, start in self._targets(paths, summary):
+            self._scan_tree(root, start, full_stat, summary, progress)
+        if full_stat and not paths:
+            self.store.save_settings({FULL_STAT_KEY: str(self.clock())})
+        if mode == "refresh":
+            summary.counts["stale"] += self.store.mark_stale()
+        summary.counts["settling"] = self.store.count_settling(self.settle_before_ns())
+        summary.seconds = time.monotonic() - started
+        return summary
+
+    def _full_stat_due(self) -> bool:
+        last = float(self.store.stored_settings().get(FULL_STAT_KEY, "0") or 0)
+        return self.clock() - last >= self.full_stat_hours * 3600
+
+    def _targets(self, paths: Sequence[str], summary: ScanSummary) -> list[tuple[str, str]]:
+        """(root, folder to walk) pairs; a path outside every root is refused, not walked."""
+        if not paths:
+            return [(root, root) for root in self.roots if self._root_ok(root, summary)]
+        targets = []
+        for path in paths:
+            target = os.path.abspath(path)
+            root = self.root_of(target)
+            if root is None:
+                summary.errors.append(f"{path}: not inside a library root")
+                summary.counts["walk_errors"] += 1
+            elif self._root_ok(root, summary):
+                targets.append((root, target if os.path.isdir(target) else os.path.dirname(target)))
+        return targets
+
+    def root_of(self, path: str) -> str | None:
+        for root in self.roots:
+            if path == root or path.startswith(root.rstrip(os.sep) + os.sep):
+                return root
+        return None
+
+    def _root_ok(self, root: str, summary: ScanSummary) -> bool:
+        """An unmounted share must not turn a whole library MISSING: skip such a root."""
+        try:
+            with os.scandir(root) as entries:
+                empty = next(entries, None) is None
+        except OSError as exc:
+            return self._skip_root(root, f"cannot be read: {exc.strerror or exc}", summary)
+        if empty and self.store.paths_under(root, states=PRESENT, limit=1):
+            return self._skip_root(root, "is empty (not mounted?)", summary)
+        return True
+
+    @staticmethod
+    def _skip_root(root: str, problem: str, summary: ScanSummary) -> bool:
+        summary.errors.append(f"library root {root} {problem}; skipped")
+        summary.counts["walk_errors"] += 1
+        log.error("library root %s %s; skipped so nothing is marked missing", root, problem)
+        return False
+
+    def _scan_tree(self, root: str, start: str, full_stat: bool, summary: ScanSummary,
+                   progress: Progress | None) -> None:
+        known = {path: DirRecord(row.mtime_ns, row.subdirs, row.signature)
+                 for path, row in self.store.load_dirs(root).items()}
+        pending: list[DirRow] = []
+
+        def on_error(path: str, reason: str) -> None:
+            summary.counts["walk_errors"] += 1
+            summary.errors.append(f"{path}: {reason}")
+
+        for event in walk(start, known=known, mode="full" if full_stat else "fast",
+                          on_error=on_error):
+            summary.counts["dirs"] += 1
+            if isinstance(event, DirListed):
+                self._diff_dir(root, event, known.get(event.path), summary)
+                pending.append(DirRow(event.path, event.mtime_ns, event.subdirs, event.signature))
+                if len(pending) >= DIR_FLUSH:
+                    self.store.save_dirs(root, pending)
+                    pending.clear()
+            else:
+                summary.counts["dirs_skipped"] += 1
+            if progress and summary.counts["dirs"] % 500 == 0:
+                progress(summary.counts)
+        self.store.save_dirs(root, pending)
+
+    def _diff_dir(self, root: str, listing: DirListed, before: DirRecord | None,
+                  summary: ScanSummary) -> None:
+        """Compare one listed folder with its rows: NEW, CHANGED, MISSING, back again."""
+        summary.counts["files"] += len(listing.files)
+        if before is not None:
+            vanished = set(before.subdirs) - set(listing.subdirs)
+            self._vanish_subdirs(listing.path, vanished, summary)
+            if listing.unchanged:
+                return
+        rows = self.store.file_stats_in_dir(listing.path)
+        on_disk = {media.path: media for media in listing.files}
+        unseen = [media for path, media in on_disk.items() if path not in rows]
+        self._record_new(root, unseen, summary)
+        for path, media in on_disk.items():
+            if path in rows:
+                self._compare(media, rows[path], summary)
+        gone = [path for path, (_, _, state) in rows.items()
+                if path not in on_disk and state != Lifecycle.MISSING]
+        summary.counts["missing"] += self.store.transition_many(gone, Lifecycle.MISSING)
+
+    def _vanish_subdirs(self, parent: str, names: Iterable[str], summary: ScanSummary) -> None:
+        for name in names:
+            folder = os.path.join(parent, name)
+            gone = self.store.paths_under(folder)
+            summary.counts["missing"] += self.store.transition_many(gone, Lifecycle.MISSING)
+            self.store.forget_dirs([folder])
+
+    def _record_new(self, root: str, files: list[MediaFile], summary: ScanSummary) -> None:
+        records = [catalog.new_record(media, root, self.roots) for media in files]
+        self.store.add_new(records)
+        for record in records:
+            state = record.get("scan_state", Lifecycle.NEW)
+            summary.counts[{Lifecycle.INDEXED: "adopted", Lifecycle.ERROR: "unidentified"}
+                           .get(Lifecycle(state), "new")] += 1
+            if state == Lifecycle.ERROR:
+                summary.errors.append(f"{record['media_path']}: {record['last_error']}")
+
+    def _compare(self, media: MediaFile, row: tuple[int, int, str], summary: ScanSummary) -> None:
+        """Same size and mtime: untouched.  Otherwise CHANGED (or NEW again if it was gone)."""
+        size, mtime_ns, state = row
+        if (size, mtime_ns) == (media.size, media.mtime_ns) and state != Lifecycle.MISSING:
+            summary.counts["unchanged"] += 1
+            return
+        fields = catalog.file_fields(media)
+        if state == Lifecycle.MISSING:
+            self.store.transition(media.path, Lifecycle.NEW, **fields)
+            summary.counts["new"] += 1
+        elif state in (Lifecycle.NEW, Lifecycle.PROCESSING):
+            self.store.update_fields(media.path, **fields)  # still copying, or being fetched
+        else:
+            self.store.transition(media.path, Lifecycle.CHANGED, **fields)
+            summary.counts["changed"] += 1

@@ -1,0 +1,103 @@
+"""Database schema and its migrations, applied in order and recorded in ``user_version``.
+
+A migration is appended, never edited: a user's database may be at any earlier
+version, and ``migrate`` walks it forward one step at a time inside a transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlite_utils
+
+
+def _v1(db: sqlite_utils.Database) -> None:
+    """The brief's ``media_scan_state`` (§5.1) plus what the scanner and worker need."""
+    db["media_scan_state"].create(
+        {
+            "id": int,
+            "media_path": str,
+            "media_type": str,          # movie | episode
+            "media_name": str,          # parsed title
+            "parent_path": str,         # the file's folder (scanner diffs per folder)
+            "show_dir": str,            # episodes: the show folder
+            "root": str,                # library root the file lives under
+            "tmdb_id": int,             # show id for episodes
+            "tmdb_type": str,           # movie | tv
+            "imdb_id": str,
+            "tvdb_id": str,
+            "year": int,
+            "season_number": int,
+            "episode_number": int,
+            "episode_numbers": str,     # JSON list for multi-episode files
+            "air_date": str,
+            "id_source": str,           # id_tag | nfo | host | find | search | manual
+            "scan_state": str,
+            "claimed_from": str,        # state before PROCESSING, restored on release
+            "processing_started_at": str,
+            "first_scanned_at": str,
+            "last_scanned_at": str,
+            "last_modified_at": str,
+            "last_modified_ms": int,
+            "mtime_ns": int,
+            "metadata_updated_at": str,
+            "release_date": str,
+            "stale_after": str,
+            "tmdb_etag": str,
+            "last_response_hash": str,
+            "error_count": int,
+            "error_reason": str,
+            "last_error": str,
+            "next_retry_after": str,
+            "candidates": str,          # JSON kept for a manual match
+            "file_size_bytes": int,
+            "last_scan_duration_ms": int,
+        },
+        pk="id",
+        not_null={"media_path", "media_type", "scan_state"},
+        defaults={"scan_state": "NEW", "error_count": 0, "media_name": ""},
+    )
+    table = db["media_scan_state"]
+    table.create_index(["media_path"], unique=True, index_name="idx_media_path")
+    table.create_index(["scan_state"], index_name="idx_scan_state")
+    table.create_index(["tmdb_id"], index_name="idx_tmdb_id")
+    table.create_index(["parent_path"], index_name="idx_parent")
+    table.create_index(["metadata_updated_at"], index_name="idx_metadata_age")
+    table.create_index(["last_modified_ms"], index_name="idx_mtime")
+    table.create_index(["show_dir"], index_name="idx_show_dir")
+    table.create_index(["next_retry_after"], index_name="idx_next_retry")
+    db["dir_cache"].create(
+        {"path": str, "root": str, "mtime_ns": int, "subdirs": str,
+         "dir_signature": str, "last_checked": str},
+        pk="path",
+    )
+    db["dir_cache"].create_index(["root"], index_name="idx_dir_root")
+    db["scan_runs"].create(
+        {"id": int, "mode": str, "trigger": str, "paths": str, "status": str,
+         "started_at": str, "finished_at": str, "duration_ms": int, "counts": str},
+        pk="id",
+    )
+    db["settings"].create({"key": str, "value": str}, pk="key")
+    db["shows"].create(
+        {"show_dir": str, "tmdb_id": int, "title": str, "tmdb_etag": str,
+         "last_response_hash": str, "metadata_updated_at": str},
+        pk="show_dir",
+    )
+    db["pending_events"].create(
+        {"id": int, "host": str, "item_id": str, "payload": str, "received_at": str,
+         "attempts": int, "last_error": str},
+        pk="id",
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1]
+
+
+def migrate(db: sqlite_utils.Database) -> int:
+    """Bring the database to the newest version; returns that version."""
+    current = db.execute("PRAGMA user_version").fetchone()[0]
+    for version, step in enumerate(MIGRATIONS[current:], start=current + 1):
+        with db.conn:
+            step(db)
+            db.execute(f"PRAGMA user_version = {version}")
+    return len(MIGRATIONS)

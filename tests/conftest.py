@@ -1,0 +1,26 @@
+"""Shared fixtures: every test gets a clean environment and its own data folder."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """No SCANARR_* from the developer's shell leaks in; HOME points at a temp folder."""
+    for name in list(os.environ):
+        if name.startswith("SCANARR_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    yield
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "data"
+    monkeypatch.setenv("SCANARR_DATA_DIR", str(path))
+    return path
