@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 15.0
 _STRAY_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
+_REPAIR_LIMIT = 256 * 1024  # real bodies are a few KB; do not regex megabytes of junk
 _JSON_ESCAPES = frozenset('"\\/bfnrtu')
 TEMPLATE_PATH = Path(__file__).with_name("jellyfin_webhook_template.handlebars")
 NEW_ITEM_EVENT = "ItemAdded"
@@ -74,7 +75,7 @@ def _decode(body: bytes) -> dict[str, Any]:
     try:
         return json_object(body, "Jellyfin webhook body")
     except BadRequest as err:
-        if err.status != 400 or b"\\" not in body:
+        if err.status != 400 or b"\\" not in body or len(body) > _REPAIR_LIMIT:
             raise
         text = body.decode("utf-8-sig", "replace")
         repaired = _STRAY_ESCAPE.sub(lambda m: m[0] if m[1] in _JSON_ESCAPES else "\\" + m[0], text)

@@ -113,6 +113,15 @@ class PlexHost:
             server = self.server()
             return f"Plex {server.friendlyName} {server.version}"
 
+    def alert_source(
+        self,
+        on_event: Callable[[HostEvent], None],
+        on_reconnect: Callable[[], None] | None = None,
+        **options: Any,
+    ) -> PlexAlertSource:
+        """A websocket alert source on this server (for owners without Plex Pass); not started."""
+        return PlexAlertSource(self.server, on_event, on_reconnect=on_reconnect, **options)
+
     # --- plumbing --------------------------------------------------------------------
 
     def server(self) -> PlexServer:

@@ -131,7 +131,7 @@ class PlexAlertSource:
             delay = self._backoff[min(failures, len(self._backoff) - 1)]
             failures += 1
             log.warning("plex alerts: listener down, reconnecting in %.0f s", delay)
-            if self._wait(delay):
+            if self._sleep(delay):
                 break
 
     def _watch_one_listener(self) -> None:
@@ -142,11 +142,17 @@ class PlexAlertSource:
             return
         announced = False
         while self._listener.is_alive():
-            if self._wait(self._check_every):
+            if self._sleep(self._check_every):
                 return
             if not announced and self._listener.is_alive():
                 announced = True
                 self._connected()
+
+    def _sleep(self, seconds: float) -> bool:
+        """Wait; True (and stopped for good) when the wait was cut short by stop()."""
+        if self._wait(seconds):
+            self._stopped.set()
+        return self._stopped.is_set()
 
     def _connected(self) -> None:
         """The socket survived one check: count it, and catch up if it is a reconnect."""

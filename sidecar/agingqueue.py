@@ -17,7 +17,7 @@ all heaps are rebuilt once stale copies outnumber live items, so memory stays O(
 from __future__ import annotations
 
 import heapq
-from collections.abc import Hashable, Iterator
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -57,9 +57,6 @@ class AgingQueue(Generic[K, V]):
 
     def __contains__(self, key: object) -> bool:
         return key in self._slots
-
-    def __iter__(self) -> Iterator[K]:
-        return iter(self._slots)
 
     def get(self, key: K) -> V | None:
         slot = self._slots.get(key)

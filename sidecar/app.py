@@ -38,13 +38,13 @@ def library_roots(settings: Settings) -> tuple[str, ...]:
     """The configured roots, or the built-in demo library when none is configured."""
     if settings.libraries:
         return settings.libraries
-    return (demo.ensure_demo_library(os.path.join(settings.data_dir, "demo-library")),)
+    return demo.ensure_demo_library(os.path.join(settings.data_dir, "demo-library"))
 
 
 def make_limiter(settings: Settings) -> RateLimiter:
     """In-process bucket by default; a shared backend when ``rate_limit_url`` names one."""
     if settings.rate_limit_url:
-        from sidecar.sharedlimit import shared_limiter  # noqa: PLC0415 - optional backends
+        from sidecar.sharedlimit import shared_limiter
 
         return shared_limiter(settings.rate_limit_url, settings.rate_limit, settings.rate_window)
     return TokenBucket(settings.rate_limit, settings.rate_window)

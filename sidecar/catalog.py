@@ -54,7 +54,8 @@ def adopt(path: str, guess: Guess) -> dict[str, Any] | None:
         expected = "movie" if guess.kind == "movie" else "episode"
         if doc is None or doc.get("type") != expected:
             continue
-        tmdb_id = doc.get("show", {}).get("tmdb_id") if expected == "episode" else doc.get("tmdb_id")
+        owner = doc.get("show", {}) if expected == "episode" else doc
+        tmdb_id = owner.get("tmdb_id")
         return {"scan_state": Lifecycle.INDEXED.value, "tmdb_id": tmdb_id,
                 "tmdb_type": "movie" if expected == "movie" else "tv",
                 "imdb_id": doc.get("imdb_id"), "id_source": "adopted",

@@ -54,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    from sidecar import commands  # noqa: PLC0415 - keep `scanarr --help` fast
+    from sidecar import commands
 
     if args.command == "serve":
         return commands.serve(args.host, args.port)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -133,15 +134,13 @@ def match(path: str, tmdb_id: int) -> int:
         return 1
     target = Lifecycle.NEW if item.state != Lifecycle.INDEXED else Lifecycle.CHANGED
     store.update_fields(item.path, tmdb_id=tmdb_id, id_source="manual")
-    try:
+    with contextlib.suppress(IllegalTransition):  # already NEW/CHANGED: the id is used next
         store.transition(item.path, target)
-    except IllegalTransition:
-        pass  # already queued (NEW/CHANGED): the new id is used on the next fetch
     print(f"{item.path}: TMDB id {tmdb_id}; it will be fetched on the next scan")
     return 0
 
 
 def serve(host: str, port: int) -> int:
-    from sidecar.serve import run  # noqa: PLC0415 - web stack only when serving
+    from sidecar.serve import run
 
     return run(host, port)

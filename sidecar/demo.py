@@ -36,8 +36,9 @@ DEMO_FILES = (
 DEMO_MTIME = time.mktime((2024, 1, 1, 12, 0, 0, 0, 0, -1))
 
 
-def ensure_demo_library(root: str) -> str:
-    """Create the demo library under ``root`` once (idempotent); returns ``root``."""
+def ensure_demo_library(root: str) -> tuple[str, ...]:
+    """Create the demo library under ``root`` once (idempotent); returns its two library
+    roots, Movies and TV, kept apart as Plex and Jellyfin recommend."""
     for relative in DEMO_FILES:
         path = os.path.join(root, *relative.split("/"))
         if os.path.exists(path):
@@ -46,4 +47,4 @@ def ensure_demo_library(root: str) -> str:
         with open(path, "wb"):
             pass
         os.utime(path, (DEMO_MTIME, DEMO_MTIME))
-    return root
+    return (os.path.join(root, "Movies"), os.path.join(root, "TV"))

@@ -48,8 +48,9 @@ class Engine:
     def enqueue_pending(self, *, states: Iterable[Lifecycle] | None = None,
                         priority: Priority | None = None) -> int:
         """Queue every settled item that is work now (start-up, after a scan)."""
-        kwargs = {"states": tuple(states)} if states is not None else {}
-        items = self.store.work(settle_before_ns=self.settle_before_ns(), **kwargs)
+        settled = self.settle_before_ns()
+        items = (self.store.work(settle_before_ns=settled) if states is None
+                 else self.store.work(settle_before_ns=settled, states=states))
         return self.enqueue_items(items, priority)
 
     def enqueue_all(self, priority: Priority = Priority.VERY_LOW) -> int:
@@ -92,7 +93,11 @@ class Engine:
             self._idle.notify_all()
 
     def idle(self) -> bool:
-        return self._busy == 0 and (len(self.queue) == 0 or self.worker.auth_error is not None)
+        """Nothing queued and nothing in flight (a job is in flight from the moment it leaves
+        the queue), or fetching is stopped by an auth error."""
+        if self.worker.auth_error is not None:
+            return self._busy == 0
+        return len(self.queue) == 0 and self.queue.in_flight() == 0
 
     def wait_idle(self, timeout: float | None = None,
                   tick: Callable[[], None] | None = None) -> bool:

@@ -66,11 +66,10 @@ def clean_id(key: str, value: str) -> str | None:
 def name_ids(names: Iterable[str]) -> dict[str, str]:
     """Ids tagged in file/folder ``names``, given nearest first: the nearest tag wins.
 
-    The nearest name is the most specific one (a movie file's own tag beats a tag on a
-    folder above it). Bare ``tt...`` ids only fill gaps left by explicit tags.
+    The nearest name is the most specific one: a movie file's own tag beats a tag on a
+    folder above it.
     """
     ids: dict[str, str] = {}
-    bare: dict[str, str] = {}
     for name in names:
         if "[" in name or "{" in name:
             for match in _TAG.finditer(name):
@@ -78,10 +77,21 @@ def name_ids(names: Iterable[str]) -> dict[str, str]:
                 value = clean_id(key, match.group(2))
                 if value is not None:
                     ids.setdefault(key, value)
-        if "tt" in name.lower():
-            for match in _BARE_IMDB.finditer(name):
-                bare.setdefault("imdb", match.group(1).lower())
-    return {**bare, **ids}
+    return ids
+
+
+def bare_imdb_id(names: Iterable[str]) -> str | None:
+    """A bare ``tt1234567`` in a name (Jellyfin and Radarr accept it), nearest first.
+
+    It ranks below explicit tags and NFO ids: nobody types it by accident, but a release
+    name may carry it for a different cut or a compilation.
+    """
+    for name in names:
+        if "tt" in name or "TT" in name:
+            match = _BARE_IMDB.search(name)
+            if match:
+                return match.group(1).lower()
+    return None
 
 
 def strip_tags(text: str) -> str:

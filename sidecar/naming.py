@@ -4,7 +4,7 @@ These are our own compiled regexes, not guessit's ``type``, on purpose: guessit 
 ``Blade.Runner.2049`` as S20E49, ``Naruto Shippuden - 500`` as S5E0 and drops ``1x02-1x03``,
 and a wrong kind sends the lookup to the wrong TMDB endpoint.  The shapes follow the
 Plex and Jellyfin naming guides (research/tmdb-and-naming.md section 7) and Jellyfin's
-Emby.Naming stacking/episode rules.  Titles are found in ``sidecar.titles``.
+Emby.Naming stacking/episode rules.  Titles are read by ``sidecar.titleparse``.
 """
 
 from __future__ import annotations
@@ -17,12 +17,13 @@ _I = re.IGNORECASE
 _SXXEYY = re.compile(
     r"(?<![a-z0-9])s(\d{1,3})[ ._-]?e(\d{1,4})((?:-?e\d{1,4})*)(?:-(\d{1,4})(?![0-9p]))?", _I
 )
-_NXNN = re.compile(r"(?<![a-z0-9.])(\d{1,2})x(\d{2,3})((?:-(?:\d{1,2}x)?\d{2,3})*)(?![a-z0-9])", _I)
+_NXNN = re.compile(r"(?<![a-z0-9])(\d{1,2})x(\d{2,3})((?:-(?:\d{1,2}x)?\d{2,3})*)(?![a-z0-9])", _I)
 _YMD = re.compile(r"(?<![0-9])((?:19|20)\d{2})([-. ])(\d{2})\2(\d{2})(?![0-9])")
 _DMY = re.compile(r"(?<![0-9])(\d{2})([-. ])(\d{2})\2((?:19|20)\d{2})(?![0-9])")
 _EP_ONLY = re.compile(r"(?<![a-z0-9])(?:e|ep|episode)[ ._]?(\d{1,4})(?![0-9])", _I)
 _DASH_NUMBER = re.compile(r"\s-\s(\d{1,4})(?:v\d)?(?=$|[\s\[(.])")  # anime "Title - 01"
 _LEADING_NUMBER = re.compile(r"^(\d{1,3})(?=$|\s*[-._ ]\s*\D)")  # "01 - Pilot" in a season folder
+_PAREN_YEAR = re.compile(r"\((?:19|20)\d{2}\)")
 
 _SEASON_DIR = re.compile(
     r"^(?:season|saison|staffel|temporada|series)[ ._-]*(\d{1,4})$|^s(\d{1,2})$|^(specials?)$", _I
@@ -30,11 +31,11 @@ _SEASON_DIR = re.compile(
 _SEASON_WORD = re.compile(r"(?<![a-z0-9])(?:season|saison|staffel|temporada)[ ._-]*(\d{1,4})(?![0-9])", _I)
 _SEASON_PACK = re.compile(r"(?<![a-z0-9])s(\d{1,2})(?=$|[ ._-])", _I)
 
-_PART = re.compile(r"(\s*-\s*|[ ._-])(cd|dvd|part|pt|dis[ck])[ ._-]?(\d{1,2}|[a-d])(?=$|[ ._-])", _I)
+_PART = re.compile(r"(^|\s*-\s*|[ ._-])(cd|dvd|part|pt|dis[ck])[ ._-]?(\d{1,2}|[a-d])(?=$|[ ._-])", _I)
 _YEAR_TOKEN = re.compile(r"(?<=[ ._(\[])(?:19|20)\d{2}(?=$|[ ._)\]])")
 _VERSION = re.compile(
     r"^(?P<head>.*?\((?:18[89]|19\d|20\d)\d\))\s*"
-    r"(?:-\s*(?P<label>\S.*)|(?P<bracketed>\[[^\]]+\](?:\s*\[[^\]]+\])*))$"
+    r"(?:-\s*(?P<label>\S.*)|(?P<bracketed>\[[^\]]+\]))$"
 )
 _MAX_RANGE = 50  # "S01E01-E99" is a typo, not 99 episodes in one file
 
@@ -65,8 +66,8 @@ def find_marker(stem: str, *, in_season_dir: bool = False) -> Marker | None:
         match = _DASH_NUMBER.search(stem)
     if match is None and in_season_dir:
         match = _LEADING_NUMBER.search(stem)
-    if match is None:
-        return None
+    if match is None or _PAREN_YEAR.search(stem, match.end()):
+        return None  # "Star Wars Episode 1 The Phantom Menace (1999)" is a movie
     return Marker(match.start(), None, (int(match.group(1)),), strong=False)
 
 
@@ -138,11 +139,8 @@ def season_dir(name: str) -> tuple[int | None, str] | None:
     marker = _sxxeyy(name) or _nxnn(name)
     if marker is not None:
         return marker.season, name[: marker.start]
-    for pattern in (_SEASON_WORD, _SEASON_PACK):
-        found = pattern.search(name)
-        if found and found.start() > 0:
-            return int(found.group(1)), name[: found.start()]
-    return None
+    found = _SEASON_WORD.search(name) or _SEASON_PACK.search(name, 1)
+    return (int(found.group(1)), name[: found.start()]) if found else None
 
 
 def split_part(base: str) -> tuple[str, int | None]:
@@ -155,13 +153,13 @@ def split_part(base: str) -> tuple[str, int | None]:
     for match in reversed(list(_PART.finditer(base))):
         head, tail = base[: match.start()], base[match.end() :]
         after_year = _YEAR_TOKEN.search(head) is not None
-        at_end = not tail.strip(" ._-")
-        keyword, number = match.group(2).lower(), match.group(3).lower()
-        if not head.strip() or not (after_year or at_end):
-            continue
-        if after_year or keyword != "part" or match.group(1).strip(" ") != "":
+        if tail.strip(" ._-") and not after_year:
+            continue  # a "part" in the middle of the title
+        separated = match.group(1).strip(" ") != "" or not head
+        if after_year or separated or match.group(2).lower() != "part":
+            number = match.group(3).lower()
             value = int(number) if number.isdigit() else ord(number) - ord("a") + 1
-            return (head + tail).strip(" ._-") if tail.strip(" ._-") else head.strip(), value
+            return (head.rstrip(" -_") + tail).strip(), value
     return base, None
 
 
@@ -169,7 +167,8 @@ def split_version(base: str) -> tuple[str, str | None]:
     """Split a multi-version label off ``Title (Year) - label`` or ``Title (Year) [label]``.
 
     Plex and Jellyfin only recognise a label after the full ``Title (Year)`` name, so a
-    name without a year never has a version (``Show - Pilot`` is not one).
+    name without a year never has a version (``Show - Pilot`` is not one).  Several
+    bracket groups (``[1080p] [BluRay] [YTS.MX]``) are a release name, not a label.
     """
     match = _VERSION.match(base)
     if match is None:

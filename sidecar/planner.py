@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sidecar.lifecycle import Lifecycle
 from sidecar.state import Item
-from sidecar.workqueue import Priority
+from sidecar.workqueue import Kind, Priority
 
 PRIORITY_OF_STATE = {
     Lifecycle.NEW: Priority.HIGH,
@@ -26,13 +26,13 @@ PRIORITY_OF_STATE = {
 
 @dataclass(frozen=True)
 class Planned:
-    kind: str
+    kind: Kind
     key: tuple[str, str]
     paths: tuple[str, ...]
     priority: Priority
 
 
-def job_key(item: Item) -> tuple[str, str]:
+def job_key(item: Item) -> tuple[Kind, str]:
     """Items with the same key share one fetch."""
     if item.media_type == "episode":
         return ("tv", item.show_dir or item.parent_path)
@@ -43,7 +43,7 @@ def job_key(item: Item) -> tuple[str, str]:
 
 def plan(items: Iterable[Item], priority: Priority | None = None) -> list[Planned]:
     """Jobs for ``items``; each job takes the most urgent priority among its items."""
-    groups: dict[tuple[str, str], list[Item]] = defaultdict(list)
+    groups: dict[tuple[Kind, str], list[Item]] = defaultdict(list)
     for item in items:
         groups[job_key(item)].append(item)
     jobs = []

@@ -157,19 +157,19 @@ def penalized(
     """The state after a 429 seen at ``now``.
 
     A 429 that arrives while already paused answers a request sent before the pause, so
-    it belongs to the same burst: it may extend the pause but does not cut the rate again
-    (four workers hitting one 429 burst must not drop the rate to 0.8**4).
+    it belongs to the same burst: only its own Retry-After may extend the pause, and the
+    rate is not cut again (four workers in one burst must not drop the rate to 0.8**4).
     """
     state = recovered(policy, state, now)
     fresh = now >= state.paused_until
     strikes = state.strikes + 1 if fresh else max(1, state.strikes)
     rate = max(policy.floor_rate, state.rate * policy.decrease) if fresh else state.rate
-    if retry_after is None:
-        pause = backoff_delay(
-            strikes - 1, rng, base=policy.backoff_base, cap=policy.backoff_cap
-        )
-    else:
+    if retry_after is not None:
         pause = max(0.0, retry_after)
+    elif fresh:
+        pause = backoff_delay(strikes - 1, rng, base=policy.backoff_base, cap=policy.backoff_cap)
+    else:
+        pause = 0.0
     until = max(state.paused_until, now + min(pause, policy.max_pause))
     return Adaptive(rate=rate, paused_until=until, strikes=strikes, calm_since=until)
 

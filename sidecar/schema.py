@@ -13,7 +13,7 @@ import sqlite_utils
 
 def _v1(db: sqlite_utils.Database) -> None:
     """The brief's ``media_scan_state`` (§5.1) plus what the scanner and worker need."""
-    db["media_scan_state"].create(
+    db.table("media_scan_state").create(
         {
             "id": int,
             "media_path": str,
@@ -57,7 +57,7 @@ def _v1(db: sqlite_utils.Database) -> None:
         not_null={"media_path", "media_type", "scan_state"},
         defaults={"scan_state": "NEW", "error_count": 0, "media_name": ""},
     )
-    table = db["media_scan_state"]
+    table = db.table("media_scan_state")
     table.create_index(["media_path"], unique=True, index_name="idx_media_path")
     table.create_index(["scan_state"], index_name="idx_scan_state")
     table.create_index(["tmdb_id"], index_name="idx_tmdb_id")
@@ -66,24 +66,24 @@ def _v1(db: sqlite_utils.Database) -> None:
     table.create_index(["last_modified_ms"], index_name="idx_mtime")
     table.create_index(["show_dir"], index_name="idx_show_dir")
     table.create_index(["next_retry_after"], index_name="idx_next_retry")
-    db["dir_cache"].create(
+    db.table("dir_cache").create(
         {"path": str, "root": str, "mtime_ns": int, "subdirs": str,
          "dir_signature": str, "last_checked": str},
         pk="path",
     )
-    db["dir_cache"].create_index(["root"], index_name="idx_dir_root")
-    db["scan_runs"].create(
+    db.table("dir_cache").create_index(["root"], index_name="idx_dir_root")
+    db.table("scan_runs").create(
         {"id": int, "mode": str, "trigger": str, "paths": str, "status": str,
          "started_at": str, "finished_at": str, "duration_ms": int, "counts": str},
         pk="id",
     )
-    db["settings"].create({"key": str, "value": str}, pk="key")
-    db["shows"].create(
+    db.table("settings").create({"key": str, "value": str}, pk="key")
+    db.table("shows").create(
         {"show_dir": str, "tmdb_id": int, "title": str, "tmdb_etag": str,
          "last_response_hash": str, "metadata_updated_at": str},
         pk="show_dir",
     )
-    db["pending_events"].create(
+    db.table("pending_events").create(
         {"id": int, "host": str, "item_id": str, "payload": str, "received_at": str,
          "attempts": int, "last_error": str},
         pk="id",

@@ -48,7 +48,7 @@ def retry_locked(func: Callable[P, T]) -> Callable[P, T]:
             try:
                 return func(*args, **kwargs)
             except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) and "busy" not in str(exc) or attempt == 7:
+                if ("locked" not in str(exc) and "busy" not in str(exc)) or attempt == 7:
                     raise
                 log.debug("database busy, retrying %s in %.2fs", func.__name__, delay)
                 time.sleep(delay)
@@ -92,7 +92,7 @@ class Item:
     candidates: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Item:
+    def from_row(cls, row: sqlite3.Row | Mapping[str, Any]) -> Item:
         return cls(
             path=row["media_path"], media_type=row["media_type"],
             state=Lifecycle(row["scan_state"]), parent_path=row["parent_path"] or "",
@@ -204,6 +204,14 @@ class StateStore:
         params.append(limit)
         return [row[0] for row in self.db.execute(sql, params).fetchall()]
 
+    def has_media_below(self, folder: str) -> bool:
+        """Whether any file lives in a subfolder of ``folder`` (a movie there is not alone)."""
+        base = folder.rstrip("/") + "/"
+        row = self.db.execute(
+            f"SELECT 1 FROM {TABLE} WHERE media_path >= ? AND media_path < ? "
+            "AND parent_path != ? LIMIT 1", [base, base[:-1] + "0", folder]).fetchone()
+        return row is not None
+
     def items(self, state: Lifecycle | None = None, *, limit: int = 100,
               offset: int = 0) -> list[Item]:
         where, params = ("WHERE scan_state = ?", [state.value]) if state else ("", [])
@@ -263,7 +271,7 @@ class StateStore:
             if Lifecycle(row["scan_state"]) not in INITIAL:
                 raise IllegalTransition(f"an item cannot start in {row['scan_state']}")
         with self.db.conn:
-            self.db[TABLE].insert_all(rows, ignore=True, batch_size=500)  # type: ignore[union-attr]
+            self.db.table(TABLE).insert_all(rows, ignore=True, batch_size=500)
         return len(rows)
 
     @retry_locked
@@ -279,7 +287,7 @@ class StateStore:
 
     @retry_locked
     def transition(self, path: str, target: Lifecycle, **fields: Any) -> Item:
-        """Move one item to ``target`` if the lifecycle allows it; raise IllegalTransition if not."""
+        """Move one item to ``target`` if the lifecycle allows it, else IllegalTransition."""
         with self.db.conn:
             self.db.execute("BEGIN IMMEDIATE")
             rows = self._rows(f"SELECT scan_state FROM {TABLE} WHERE media_path = ?", [path])
@@ -389,7 +397,7 @@ class StateStore:
     @retry_locked
     def save_show(self, show_dir: str, **fields: Any) -> None:
         with self.db.conn:
-            self.db["shows"].upsert({"show_dir": show_dir, **fields}, pk="show_dir")  # type: ignore[union-attr]
+            self.db.table("shows").upsert({"show_dir": show_dir, **fields}, pk="show_dir")
 
     # -- directory cache ----------------------------------------------------------------
 

@@ -14,7 +14,9 @@ and "Rocky 3" share every letter pair, so titles whose number tokens differ are
 capped far below any acceptance threshold.  And a title that equals only the part of
 the other before a ``:`` or `` - `` ("Borat" / "Borat: Cultural Learnings of ...")
 scores :data:`HEAD_SCORE`: good enough to accept when the year agrees, never as good
-as an exact title, so "Alien" still beats "Alien: Covenant".
+as an exact title, so "Alien" still beats "Alien: Covenant".  (Dice and the head rule
+are tinyMediaManager's and FileBot's ideas; the padding, the number cap and the
+head score are ours, tuned on ``tests/test_matcher.py``.)
 """
 
 from __future__ import annotations
@@ -145,18 +147,27 @@ def key(title: str) -> TitleKey:
     )
 
 
-def similarity(a: str, b: str) -> float:
-    """How alike two titles are, 0.0-1.0; 1.0 only for equal normalised titles."""
-    ka, kb = key(a), key(b)
-    if not ka.compact or not kb.compact:
+def similarity(query: str, candidate: str) -> float:
+    """How alike a guessed title and a TMDB title are, 0.0-1.0; 1.0 only when equal.
+
+    Symmetric but for one case: a candidate equal to the query's main title keeps
+    :data:`HEAD_SCORE` even when the query's subtitle carries a number ("Star Wars -
+    Episode IV - A New Hope" is "Star Wars"), whereas a query equal to the candidate's
+    main title does not ("Dune" is not "Dune: Part Two") -- a numbered subtitle on the
+    TMDB side is a sequel, on the file's side it is just more detail.
+    """
+    kq, kc = key(query), key(candidate)
+    if not kq.compact or not kc.compact:
         return 0.0
-    if ka.compact == kb.compact:
+    if kq.compact == kc.compact:
         return EXACT_SCORE
-    score = dice(ka.words, kb.words)
-    if ka.content and ka.content == kb.content:
+    if kc.compact in kq.heads:
+        return HEAD_SCORE
+    score = dice(kq.words, kc.words)
+    if kq.content and kq.content == kc.content:
         score = max(score, STOPWORD_SCORE)
-    if ka.compact in kb.heads or kb.compact in ka.heads:
+    if kq.compact in kc.heads:
         score = max(score, HEAD_SCORE)
-    if ka.numbers != kb.numbers:
+    if kq.numbers != kc.numbers:
         score = min(score, NUMBER_MISMATCH_CAP)
     return score

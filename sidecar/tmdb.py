@@ -44,11 +44,11 @@ _REGION_FALLBACK = {"de-CH": "de", "fr-CH": "fr", "it-CH": "it", "es-419": "es-M
 
 def normalize_language(tag: str) -> str:
     """TMDB's spelling of a language tag: ``pt-br`` -> ``pt-BR``, ``de_CH`` -> ``de``."""
-    parts = [p for p in tag.strip().replace("_", "-").split("-") if p]
-    if not parts or not parts[0].isalpha():
+    parts = tag.strip().replace("_", "-").split("-")
+    if not parts[0].isalpha():
         raise ConfigError("LANGUAGE", f"not a language tag: {tag!r}")
     lang = parts[0].lower()
-    if len(parts) == 1:
+    if len(parts) == 1 or not parts[1]:
         return lang
     full = f"{lang}-{parts[1].upper()}"
     return _REGION_FALLBACK.get(full, full)
@@ -64,12 +64,16 @@ def season_batches(seasons: Sequence[int], first_room: int) -> list[list[int]]:
 
 
 def pop_seasons(data: dict[str, Any]) -> dict[int, dict[str, Any]]:
-    """Move the appended ``season/N`` objects out of ``data`` into ``{N: season}``."""
+    """Move the appended ``season/N`` objects out of ``data`` into ``{N: season}``.
+
+    A season TMDB does not have comes back missing, null or as an error body
+    (``success: false``); those are left out rather than passed on as empty seasons.
+    """
     found: dict[int, dict[str, Any]] = {}
     for key in [k for k in data if k.startswith("season/")]:
         value = data.pop(key)
         number = key.partition("/")[2]
-        if number.isdigit() and isinstance(value, dict):
+        if number.isdigit() and isinstance(value, dict) and value.get("success") is not False:
             found[int(number)] = value
     return found
 

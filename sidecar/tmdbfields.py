@@ -2,12 +2,14 @@
 
 TMDB is mostly well-formed, but any field can be missing, ``null``, ``""`` (air dates)
 or the wrong type, and image languages come as ``null``, ``""`` or ``"xx"`` for "no
-text".  Every helper here takes whatever TMDB sent and returns a clean value or
-``None``/``[]``, so the document builders in ``metadata.py`` read like a field list and
-a sparse answer yields a sparse (but valid) document instead of a crash.  Only the
-``require_*`` helpers raise: they guard the few fields without which a document would
-be meaningless, and raise ``TmdbBadResponse`` so the worker marks the item
-``ERROR bad_response`` (retryable: TMDB may answer properly next time).
+text" (the choosing among alternatives lives in ``tmdbpicks``).  Every helper here takes
+whatever TMDB sent and returns a clean value or ``None``/``[]``, so the document builders
+in ``metadata.py`` read like a field list and a sparse answer yields a sparse (but valid)
+document instead of a crash.  Only the ``require_*`` helpers (and the season lookups
+built on them) raise: they guard the few fields without which a document would be
+meaningless, with ``TmdbBadResponse`` so the worker marks the item ``ERROR bad_response``
+(retryable: TMDB may answer properly next time), or ``TmdbNotFound`` for an episode
+number the season does not have.
 """
 
 from __future__ import annotations

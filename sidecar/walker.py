@@ -38,7 +38,6 @@ from sidecar.walkrules import (
     SUBTITLE_EXTENSIONS,
     VIDEO_EXTENSIONS,
     attach_sidecars,
-    extension,
     is_extra_file,
     is_extras_dir,
     is_junk_dir,
@@ -60,6 +59,7 @@ logger = logging.getLogger(__name__)
 # next fast walk lists it again instead of trusting a racy mtime (git's "racy clean" problem).
 RACY_WINDOW_NS = 2_000_000_000
 _MARKER_READ_LIMIT = 64 * 1024
+_S_ISDIR, _S_ISREG = stat.S_ISDIR, stat.S_ISREG
 
 OnError = Callable[[str, str], None]
 Mode = Literal["fast", "full"]
@@ -119,12 +119,21 @@ WalkEvent = DirListed | DirUnchanged | DirUnreadable
 
 
 def signature(files: Iterable[MediaFile]) -> str:
-    """Digest of sorted ``name:size:mtime_ns:sidecars``: changes when any media file does."""
-    lines = sorted(
-        f"{os.path.basename(f.path)}:{f.size}:{f.mtime_ns}:{'/'.join(f.sidecars)}" for f in files
-    )
+    """Digest of ``name:size:mtime_ns:sidecars`` by name: changes when any media file does."""
+    named = sorted((os.path.basename(f.path), f) for f in files)
+    return _digest([_line(name, f.size, f.mtime_ns, f.sidecars) for name, f in named])
+
+
+def _line(name: str, size: int, mtime_ns: int, sidecars: tuple[str, ...]) -> str:
+    return f"{name}:{size}:{mtime_ns}:{'/'.join(sidecars)}"
+
+
+def _digest(lines: list[str]) -> str:
     data = "\n".join(lines).encode("utf-8", "surrogateescape")
     return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+_EMPTY_SIGNATURE = _digest([])
 
 
 def walk(
@@ -187,37 +196,37 @@ def _undecodable(name: str) -> bool:
 
 
 class _Entries:
-    """One folder's raw listing, sorted into the few kinds the rules care about."""
+    """One folder's raw listing, sorted into the few kinds of names the rules care about."""
 
     __slots__ = ("dirs", "markers", "partials", "sidecars", "videos")
 
     def __init__(self, iterator: Iterator[os.DirEntry[str]]) -> None:
         self.dirs: list[str] = []
-        self.videos: list[os.DirEntry[str]] = []
+        self.videos: list[tuple[str, os.DirEntry[str]]] = []
         self.sidecars: list[str] = []
         self.partials: set[str] = set()
         self.markers: list[str] = []
-        for entry in iterator:  # hot loop: no stat, one d_type check per entry
+        for entry in iterator:  # the hot loop: no stat, one d_type check per entry
             name = entry.name
             if name[0] == ".":
                 if name.lower() in IGNORE_MARKERS:
                     self.markers.append(name)
                 continue
             try:
-                is_dir = entry.is_dir()
-            except OSError:
+                is_dir = entry.is_dir()  # follows symlinks: False when dangling
+            except OSError:  # ELOOP: the stat below reports it
                 is_dir = False
             if is_dir:
                 self.dirs.append(name)
                 continue
-            ext = extension(name)
+            ext = name[name.rfind(".") :].lower()  # no dot: one char, never in the sets
             if ext in VIDEO_EXTENSIONS:
-                self.videos.append(entry)
+                self.videos.append((name, entry))
             elif ext in SIDECAR_EXTENSIONS:
                 self.sidecars.append(name)
             elif ext in PARTIAL_SUFFIXES:
                 self.partials.add(name[: name.rfind(".")].casefold())
-        self.videos.sort(key=lambda entry: entry.name)
+        self.videos.sort()  # names are unique, so entries are never compared
 
 
 class _Walker:
@@ -239,27 +248,58 @@ class _Walker:
         self.visited: set[tuple[int, int]] = set()
 
     def run(self, root: str) -> Iterator[WalkEvent]:
-        """Iterative pre-order DFS (no recursion limit on deep trees), children sorted."""
-        stack = [root]
+        """Iterative pre-order DFS (no recursion limit), children in sorted order.
+
+        The unchanged-folder path is inlined: in fast mode it runs once per folder of the
+        library and is the whole cost of a quick scan, so it is one stat and a dict lookup.
+        """
+        stack, known, visited, fast = [root], self.known, self.visited, self.fast
         while stack:
             path = stack.pop()
             try:
-                event, subdirs = self._visit(path)
-            except FileNotFoundError:
-                if path == root:
-                    raise
-                logger.debug("folder vanished during the walk: %r", path)
-                continue
+                st = os.stat(path)
             except OSError as exc:
+                event = self._failed(path, exc, path == root)
+                if event is not None:
+                    yield event
+                continue
+            if not _S_ISDIR(st.st_mode):  # a recorded folder replaced by a file: gone
                 if path == root:
-                    raise
-                event, subdirs = self._unreadable(path, _reason(exc), exc), ()
-            if event is not None:
-                yield event
-            elif path == root:
-                raise NotADirectoryError(errno.ENOTDIR, "library root is not a folder", root)
-            prefix = path if path.endswith(os.sep) else path + os.sep
-            stack.extend(prefix + name for name in reversed(subdirs))
+                    raise NotADirectoryError(errno.ENOTDIR, "library root is not a folder", root)
+                continue
+            seen = len(visited)
+            visited.add((st.st_dev, st.st_ino))  # symlink loops and doubly linked folders
+            if len(visited) == seen:
+                self.problem(path, "already_visited", "(symlink loop or second link)")
+                continue
+            record = known.get(path)
+            if fast and record is not None and record.mtime_ns == st.st_mtime_ns:
+                yield DirUnchanged(path)
+                subdirs = record.subdirs
+            else:
+                try:
+                    listed = self._list(path, st.st_mtime_ns, record)
+                except OSError as exc:
+                    event = self._failed(path, exc, path == root)
+                    if event is not None:
+                        yield event
+                    continue
+                yield listed
+                subdirs = listed.subdirs
+            if subdirs:
+                prefix = path if path.endswith(os.sep) else path + os.sep
+                stack.extend([prefix + name for name in reversed(subdirs)])
+
+    def _failed(self, path: str, exc: OSError, is_root: bool) -> DirUnreadable | None:
+        """A folder that could not be stat-ed or listed; the root's failure is the caller's."""
+        if is_root:
+            raise exc
+        if isinstance(exc, FileNotFoundError):
+            logger.debug("walker: folder vanished during the walk: %r", path)
+            return None
+        reason = _reason(exc)
+        self.problem(path, reason, exc)
+        return DirUnreadable(path, reason)
 
     def problem(self, path: str, reason: str, detail: object = "") -> None:
         """Log with repr() (safe for undecodable names) and tell the caller."""
@@ -268,38 +308,20 @@ class _Walker:
         if self.on_error is not None:
             self.on_error(path, reason)
 
-    def _unreadable(self, path: str, reason: str, exc: object) -> DirUnreadable:
-        self.problem(path, reason, exc)
-        return DirUnreadable(path, reason)
-
-    def _visit(self, path: str) -> tuple[WalkEvent | None, tuple[str, ...]]:
-        st = os.stat(path)
-        if not stat.S_ISDIR(st.st_mode):
-            return None, ()  # a recorded subfolder replaced by a file: gone as a folder
-        key = (st.st_dev, st.st_ino)
-        if key in self.visited:
-            self.problem(path, "already_visited", "(symlink loop or second link to a folder)")
-            return None, ()
-        self.visited.add(key)
-        record = self.known.get(path)
-        if self.fast and record is not None and record.mtime_ns == st.st_mtime_ns:
-            return DirUnchanged(path), record.subdirs
-        listed = self._list(path, st.st_mtime_ns, record)
-        return listed, listed.subdirs
-
     def _list(self, path: str, mtime_ns: int, record: DirRecord | None) -> DirListed:
         started = self.clock()
         with os.scandir(path) as iterator:
             entries = _Entries(iterator)
         if mtime_ns >= started - RACY_WINDOW_NS:
             mtime_ns = 0
-        if entries.markers and self._ignored_by_marker(path, entries.markers):
-            files: tuple[MediaFile, ...] = ()
-            subdirs: tuple[str, ...] = ()
-        else:
-            files = self._media(path, entries)
-            subdirs = self._subdirs(path, entries)
-        sig = signature(files)
+        files: tuple[MediaFile, ...] = ()
+        subdirs: tuple[str, ...] = ()
+        sig = _EMPTY_SIGNATURE
+        if not (entries.markers and self._ignored_by_marker(path, entries.markers)):
+            if entries.videos:
+                files, sig = self._media(path, entries)
+            if entries.dirs:
+                subdirs = self._subdirs(path, entries)
         unchanged = record is not None and record.signature == sig
         return DirListed(path, mtime_ns, subdirs, sig, files, unchanged)
 
@@ -319,7 +341,7 @@ class _Walker:
         return False
 
     def _subdirs(self, path: str, entries: _Entries) -> tuple[str, ...]:
-        media_folder = is_media_folder([e.name for e in entries.videos], entries.dirs)
+        media_folder = is_media_folder(bool(entries.videos), entries.dirs)
         kept = []
         for name in sorted(entries.dirs):
             if is_junk_dir(name) or (media_folder and is_extras_dir(name)):
@@ -329,37 +351,39 @@ class _Walker:
             kept.append(name)
         return tuple(kept)
 
-    def _media(self, path: str, entries: _Entries) -> tuple[MediaFile, ...]:
+    def _media(self, path: str, entries: _Entries) -> tuple[tuple[MediaFile, ...], str]:
+        """The folder's media files (stat-ed, never opened) and their signature."""
         parent = os.path.basename(path)
+        partials, limit = entries.partials, self.sample_max_bytes
         found: list[tuple[str, str, int, int]] = []
-        for entry in entries.videos:
-            name = entry.name
+        for name, entry in entries.videos:
             stem = name[: name.rfind(".")]
-            if name.casefold() in entries.partials or is_extra_file(stem):
+            if (partials and name.casefold() in partials) or is_extra_file(stem):
                 continue
-            stat_result = self._stat_file(entry)
-            if stat_result is None or not stat.S_ISREG(stat_result.st_mode):
+            try:
+                st = entry.stat()  # follows symlinks; never opens the file
+            except OSError as exc:
+                self._stat_failed(entry, exc)
                 continue
-            if is_sample(stem, parent, stat_result.st_size, self.sample_max_bytes):
+            size = st.st_size
+            if not _S_ISREG(st.st_mode) or (size < limit and is_sample(stem, parent, size, limit)):
                 continue
-            if _undecodable(name):
+            if not name.isascii() and _undecodable(name):
                 self.problem(entry.path, "undecodable_name")
-            found.append((name, entry.path, stat_result.st_size, stat_result.st_mtime_ns))
-        if not found:
-            return ()
-        sidecars = attach_sidecars([name for name, *_ in found], entries.sidecars)
-        return tuple(
-            MediaFile(file_path, size, mtime_ns, sidecars[name])
-            for name, file_path, size, mtime_ns in found
+            found.append((name, entry.path, size, st.st_mtime_ns))
+        attached = (
+            attach_sidecars([f[0] for f in found], entries.sidecars) if entries.sidecars else {}
         )
+        files, lines = [], []
+        for name, file_path, size, mtime_ns in found:
+            sidecars = attached.get(name, ())
+            files.append(MediaFile(file_path, size, mtime_ns, sidecars))
+            lines.append(_line(name, size, mtime_ns, sidecars))
+        return tuple(files), _digest(lines)
 
-    def _stat_file(self, entry: os.DirEntry[str]) -> os.stat_result | None:
-        """stat() following symlinks; a vanished or dangling file is reported, never fatal."""
-        try:
-            return entry.stat()
-        except OSError as exc:
-            reason = _reason(exc)
-            if reason == "vanished" and entry.is_symlink():
-                reason = "broken_symlink"
-            self.problem(entry.path, reason, exc)
-            return None
+    def _stat_failed(self, entry: os.DirEntry[str], exc: OSError) -> None:
+        """A file that vanished, dangles or loops since the listing: reported, never fatal."""
+        reason = _reason(exc)
+        if reason == "vanished" and entry.is_symlink():
+            reason = "broken_symlink"
+        self.problem(entry.path, reason, exc)

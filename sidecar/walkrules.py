@@ -76,19 +76,18 @@ IGNORE_MARKERS: frozenset[str] = frozenset({".ignore", ".plexignore", ".nomedia"
 SAMPLE_MAX_BYTES = 300 * 1024 * 1024
 
 # Inline extras: Plex "-trailer", "-deleted1" (hyphen, no space, optional index) and
-# Jellyfin's ".trailer" / "_trailer" / " trailer" variants.
-_EXTRA_SUFFIX = re.compile(
-    r"(?:[-._ ]trailer"
-    r"|-(?:behindthescenes|deletedscene|deleted|featurette|interview|scene|short|other|clip|extra)"
-    r")\d*$",
-    re.IGNORECASE,
-)
+# Jellyfin's ".trailer" / "_trailer" / " trailer" variants.  A tuple for str.endswith: this
+# runs once per video, so it is kept to C-speed string tests.
+EXTRA_SUFFIXES: tuple[str, ...] = (
+    "-trailer", ".trailer", "_trailer", " trailer", "-behindthescenes", "-deletedscene",
+    "-deleted", "-featurette", "-interview", "-scene", "-short", "-other", "-clip", "-extra",
+)  # fmt: skip
 _EXTRA_STEMS = frozenset({"trailer", "theme"})
 # "Show - S02E03 - Trailer.mkv" is an episode titled "Trailer", not an extra.
 _EPISODE_MARK = re.compile(r"s\d{1,4}[ ._-]*e\d{1,4}|(?<!\d)\d{1,2}x\d{2,3}(?!\d)", re.IGNORECASE)
 _SEASON_DIR = re.compile(
-    r"^(?:(?:season|series|saison|staffel|temporada|stagione|seizoen)[ ._-]*\d{1,4}(?!\d)"
-    r"|s\d{1,4}|specials?)\b",
+    r"^(?:season|saison|staffel|temporada|stagione|seizoen)[ ._-]*\d{1,4}(?!\d)"
+    r"|^(?:s\d{1,4}|specials?)$",
     re.IGNORECASE,
 )
 _TOKEN_SPLIT = re.compile(r"[\W_]+")
@@ -116,9 +115,9 @@ def is_season_dir(name: str) -> bool:
     return _SEASON_DIR.match(name) is not None
 
 
-def is_media_folder(videos: Sequence[str], subdirs: Iterable[str]) -> bool:
+def is_media_folder(has_video: bool, subdirs: Iterable[str]) -> bool:
     """A movie or show folder: holds a video or a season folder, so extras names apply."""
-    return bool(videos) or any(is_season_dir(name) for name in subdirs)
+    return has_video or any(is_season_dir(name) for name in subdirs)
 
 
 def is_extra_file(stem: str) -> bool:
@@ -127,10 +126,10 @@ def is_extra_file(stem: str) -> bool:
     No size check, unlike samples: Plex and Jellyfin classify extras by name alone.  Names
     with an episode marker are never extras, so an episode titled "Trailer" survives.
     """
-    lowered = stem.casefold()
+    lowered = stem.rstrip("0123456789").casefold()
     if lowered in _EXTRA_STEMS:
         return True
-    return _EXTRA_SUFFIX.search(stem) is not None and _EPISODE_MARK.search(stem) is None
+    return lowered.endswith(EXTRA_SUFFIXES) and _EPISODE_MARK.search(stem) is None
 
 
 def is_sample(stem: str, parent: str, size: int, max_bytes: int = SAMPLE_MAX_BYTES) -> bool:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sidecar import metadata
+from sidecar.episodes import find_by_date, seasons_for_dates
 from sidecar.errors import ScanarrError, TmdbAuthError, TmdbNotFound
 from sidecar.identify import Guess
 from sidecar.lifecycle import Lifecycle, parse_date, refresh_days
@@ -98,7 +99,7 @@ class Worker:
                 written = self._show(items, job.force)
             else:
                 written = self._movie(items, job.force)
-        except Exception as exc:  # noqa: BLE001 - the one place errors become states
+        except Exception as exc:
             self._fail(items, exc)
             return
         log.info("indexed %s (%d file(s)) in %.2fs", job.key[1], len(items),
@@ -133,7 +134,7 @@ class Worker:
         if folder.rstrip(os.sep) in {r.rstrip(os.sep) for r in self.options.roots}:
             return False
         others = set(self.store.file_stats_in_dir(folder)) - {i.path for i in items}
-        return not others
+        return not others and not self.store.has_media_below(folder)
 
     # -- shows ---------------------------------------------------------------------------
 
@@ -142,14 +143,13 @@ class Worker:
         known = self.store.show(show_dir) or {}
         tmdb_id = known.get("tmdb_id") or next((i.tmdb_id for i in items if i.tmdb_id), None)
         tmdb_id = tmdb_id or self._match(items[0], "tv")
-        seasons = sorted({i.season for i in items if i.season is not None})
+        seasons = sorted({i.season for i in items if i.season is not None and i.episodes})
         show = None if force else self.shows.get(tmdb_id, seasons)
-        result: FetchResult | None = None
         if show is None:
-            result = self.client.tv(tmdb_id, seasons)
-            assert result.data is not None
-            show = result.data
-            self.shows.put(tmdb_id, show)
+            show = self._fetch_show(tmdb_id, seasons)
+        dates = [i.air_date for i in items if i.air_date and not i.episodes]
+        if dates:
+            show = self._add_dated_seasons(tmdb_id, show, dates)
         show_doc = metadata.show_document(
             {**show, "seasons": show.get("season_summaries", [])},
             language=self.options.language, fetched_at=self._now(),
@@ -164,12 +164,33 @@ class Worker:
                 self._fail([item], exc)
         return written
 
+    def _fetch_show(self, tmdb_id: int, seasons: Sequence[int]) -> dict[str, Any]:
+        result = self.client.tv(tmdb_id, seasons)
+        assert result.data is not None
+        self.shows.put(tmdb_id, result.data)
+        return result.data
+
+    def _add_dated_seasons(self, tmdb_id: int, show: dict[str, Any],
+                           dates: list[str]) -> dict[str, Any]:
+        """Fetch the seasons that may hold date-named episodes, if not fetched yet."""
+        wanted = seasons_for_dates(show.get("season_summaries", []), dates)
+        if wanted <= set(show["seasons"]):
+            return show
+        fuller = self._fetch_show(tmdb_id, sorted(wanted | set(show["seasons"])))
+        return fuller
+
     def _episode(self, item: Item, show: dict[str, Any], tmdb_id: int, force: bool) -> list[str]:
-        season = show["seasons"].get(item.season) if item.season is not None else None
-        if season is None or not item.episodes:
-            raise TmdbNotFound(f"TMDB show {tmdb_id} has no season {item.season} "
+        numbers: tuple[int, ...] = item.episodes
+        season_number = item.season
+        if item.air_date and not numbers:
+            found = find_by_date(show["seasons"], item.air_date)
+            season_number, numbers = (found[0], (found[1],)) if found else (None, ())
+        season = show["seasons"].get(season_number) if season_number is not None else None
+        if season is None or not numbers:
+            where = f"aired {item.air_date}" if item.air_date else f"in season {item.season}"
+            raise TmdbNotFound(f"TMDB show {tmdb_id} has no episode {where} "
                                f"(file {os.path.basename(item.path)})")
-        doc = metadata.episode_document(show, season, item.episodes,
+        doc = metadata.episode_document(show, season, numbers,
                                         language=self.options.language, fetched_at=self._now())
         written = self.writer.write_episode(item.path, doc, force_images=force)
         self.store.mark_indexed(

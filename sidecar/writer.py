@@ -1,10 +1,12 @@
 """Files beside media: ``metadata.json``, artwork and (optionally) NFO, written safely.
 
-Three promises, each because a media server is reading the same folders:
+Four promises, each because a media server is reading the same folders:
 
 - **Atomic**: every file is written to a hidden temp file in the same folder, fsynced,
   then ``os.replace``d over the target, so Plex/Jellyfin never see half a poster or
   half a JSON document.  A failure removes the temp file and leaves the old file alone.
+- **Valid**: a document that fails its own JSON Schema is never written (checked once,
+  only when something is about to be written, so an unchanged refresh stays cheap).
 - **Idempotent**: an unchanged refresh writes nothing (the host is not made to re-read
   anything).  ``metadata.json`` is compared ignoring ``fetched_at``/``scanarr_version``,
   NFOs byte for byte, and existing images are kept unless ``force_images``.
@@ -141,7 +143,7 @@ class Writer:
         ``/tv/{id}/season/{n}`` answer: the seasons present on disk)."""
         _check(doc, "show")
         names = show_names(show_dir)
-        summaries = {s["season"]: s.get("poster") for s in doc.get("seasons") or ()}
+        summaries = {s.get("season"): s.get("poster") for s in doc.get("seasons") or ()}
         images = _images(names, doc)
         for number in sorted(n for n in seasons if tmdbfields.season_number(n) is not None):
             season = seasons[number]
@@ -174,9 +176,12 @@ class Writer:
 
         def put(name: str, data: bytes, *, compare: bool = True) -> None:
             real_path = os.path.join(real_dir, name)
-            if not compare or _read(real_path) != data:
-                self._atomic_write(real_path, data, names.path(name))
-                changed.append(names.path(name))
+            if compare and _read(real_path) == data:
+                return
+            if not changed:  # validated once, and only when something is written at all
+                validate_document(doc)
+            self._atomic_write(real_path, data, names.path(name))
+            changed.append(names.path(name))
 
         for name, tmdb_path, kind in images:
             if tmdb_path and (force_images or not os.path.lexists(os.path.join(real_dir, name))):
@@ -236,10 +241,10 @@ def _split(video_path: str) -> tuple[str, str]:
 
 
 def _check(doc: Mapping[str, Any], kind: str) -> None:
-    """Never write a document that breaks its own schema (raises ``ValidationError``)."""
+    """A show document handed to ``write_movie`` is a caller bug: fail before any I/O.
+    (The full schema check runs in ``_write`` before the first file is written.)"""
     if doc.get("type") != kind:
         raise ValueError(f"expected a {kind} document, got type {doc.get('type')!r}")
-    validate_document(doc)
 
 
 def _images(names: FileNames, doc: Mapping[str, Any]) -> list[tuple[str, str | None, str]]:

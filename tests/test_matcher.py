@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from typing import Any
 
 import pytest
-from sidecar.identify import Guess
 
 from sidecar.errors import MatchError, TmdbUnavailable
+from sidecar.identify import Guess
 from sidecar.matcher import Match, match, search_query
 
 Result = dict[str, Any]
@@ -198,6 +198,15 @@ CASES: list[tuple[str, Guess, list[Result], int | str]] = [
         ),
         [BORAT, movie(5, "Borat", 2006, 5000)],
         496,
+    ),
+    (
+        "alternative-title-numbered",
+        film("Star Wars", 1977, alternative_title="Episode IV - A New Hope"),
+        [
+            movie(11, "Star Wars", 1977),
+            movie(1893, "Star Wars: Episode I - The Phantom Menace", 1999),
+        ],
+        11,
     ),
     (
         "alternative-title-plain",

@@ -154,8 +154,12 @@ def test_penalize_pauses_every_thread() -> None:
     limiter = TokenBucket(35, 10.0, clock=clock, sleep=held_sleep, rng=lambda: 0.0)
     assert limiter.penalize(5.0) == pytest.approx(5.0)
     started: list[float] = []
-    threads = [threading.Thread(target=lambda: (limiter.acquire(), started.append(clock.now)))
-               for _ in range(4)]
+
+    def worker() -> None:
+        limiter.acquire()
+        started.append(clock.now)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
     for t in threads:
         t.start()
     deadline = time.monotonic() + 10
@@ -176,12 +180,15 @@ def test_adaptive_decrease_is_once_per_burst_and_has_a_floor() -> None:
     assert limiter.snapshot()["rate"] == pytest.approx(28.0)
     limiter.penalize(2.0)  # same burst: answer to a request sent before the pause
     assert limiter.snapshot()["rate"] == pytest.approx(28.0)
+    clock.advance(1.0)
+    assert limiter.penalize(None) == pytest.approx(1.0)  # same burst: pause not stretched
+    assert limiter.snapshot()["strikes"] == 1
     for _ in range(10):
         clock.advance(2.0)
         limiter.penalize(2.0)
     snap = limiter.snapshot()
     assert snap["rate"] == pytest.approx(17.5) and snap["limit"] == 17
-    assert snap["penalties"] == 12
+    assert snap["penalties"] == 13
 
 
 def test_lower_rate_is_enforced_by_acquire() -> None:

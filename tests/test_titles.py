@@ -146,8 +146,24 @@ def test_different_titles_stay_below_threshold(a: str, b: str, below: float) -> 
     assert similarity(a, b) < below
 
 
+def test_numbered_subtitle_on_the_file_side_is_detail_not_a_sequel() -> None:
+    assert similarity("Star Wars - Episode IV - A New Hope", "Star Wars") == HEAD_SCORE
+    assert similarity("Star Wars", "Star Wars: Episode IV - A New Hope") <= NUMBER_MISMATCH_CAP
+
+
 def test_similarity_is_symmetric_and_bounded() -> None:
-    titles = ["Darkness", "Army of Darkness", "Alien", "Aliens", "Rocky II", "Plan A", ""]
+    titles = [
+        "Darkness",
+        "Army of Darkness",
+        "Alien",
+        "Aliens",
+        "Rocky II",
+        "Plan A",
+        "",
+        "Alien: Covenant",
+        "Spider-Man: No Way Home",
+        "Spiderman",
+    ]
     for a in titles:
         for b in titles:
             assert similarity(a, b) == pytest.approx(similarity(b, a))

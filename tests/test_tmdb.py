@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import gzip
 import hashlib
 import json
 import logging
@@ -102,6 +103,11 @@ def query(request: Any) -> dict[str, str]:
     return {k: v[-1] for k, v in parse_qs(urlparse(request.url).query).items()}
 
 
+def last(mocker: rm.Mocker) -> Any:
+    assert mocker.last_request is not None
+    return mocker.last_request
+
+
 def appends(request: Any) -> list[str]:
     return query(request)["append_to_response"].split(",")
 
@@ -112,7 +118,7 @@ def appends(request: Any) -> list[str]:
 def test_v3_key_goes_in_the_query(client: TmdbClient, requests_mock: rm.Mocker) -> None:
     requests_mock.get(f"{BASE}/movie/603", json={"id": 603})
     client.movie(603)
-    sent = requests_mock.last_request
+    sent = last(requests_mock)
     assert query(sent)["api_key"] == V3_KEY
     assert "Authorization" not in sent.headers
 
@@ -121,7 +127,7 @@ def test_v4_token_goes_in_a_bearer_header(make: Callable[..., TmdbClient],
                                           requests_mock: rm.Mocker) -> None:
     requests_mock.get(f"{BASE}/movie/603", json={"id": 603})
     make(V4_TOKEN).movie(603)
-    sent = requests_mock.last_request
+    sent = last(requests_mock)
     assert sent.headers["Authorization"] == f"Bearer {V4_TOKEN}"
     assert "api_key" not in query(sent)
 
@@ -263,7 +269,7 @@ def test_timeouts_are_passed_to_requests(make: Callable[..., TmdbClient],
                                          requests_mock: rm.Mocker) -> None:
     requests_mock.get(f"{BASE}/movie/603", json={"id": 603})
     make(timeout=(1.5, 9.0)).movie(603)
-    assert requests_mock.last_request.timeout == (1.5, 9.0)
+    assert last(requests_mock).timeout == (1.5, 9.0)
 
 
 def test_backoff_has_jitter(make: Callable[..., TmdbClient], requests_mock: rm.Mocker,
@@ -382,7 +388,7 @@ def test_movie_is_one_request_with_all_appends(client: TmdbClient, requests_mock
     requests_mock.get(f"{BASE}/movie/603", json={"id": 603, "credits": {"cast": []}})
     result = client.movie(603)
     assert requests_mock.call_count == 1 and limiter.acquired == 1
-    q = query(requests_mock.last_request)
+    q = query(last(requests_mock))
     assert q["append_to_response"] == (
         "credits,videos,images,release_dates,external_ids,keywords,alternative_titles")
     assert q["language"] == "en-US" and q["include_image_language"] == "en,null"
@@ -394,7 +400,7 @@ def test_language_is_normalised_for_text_and_images(make: Callable[..., TmdbClie
     requests_mock.get(f"{BASE}/movie/603", json={"id": 603})
     client = make(language="pt_br")
     client.movie(603)
-    q = query(requests_mock.last_request)
+    q = query(last(requests_mock))
     assert q["language"] == "pt-BR" and q["include_image_language"] == "pt,null,en"
 
 
@@ -430,7 +436,7 @@ def test_tv_with_three_seasons_is_one_request(client: TmdbClient,
     requests_mock.get(f"{BASE}/tv/1399", json=_show_with_seasons)
     result = client.tv(1399, [3, 1, 2, 2])
     assert requests_mock.call_count == 1
-    assert appends(requests_mock.last_request) == [
+    assert appends(last(requests_mock)) == [
         "credits", "images", "external_ids", "content_ratings", "keywords", "videos",
         "season/1", "season/2", "season/3"]
     data = result.data or {}
@@ -463,6 +469,14 @@ def test_tv_sixteen_seasons_split_14_plus_2(client: TmdbClient,
     assert appends(second) == ["season/15", "season/16"]
 
 
+def test_tv_leaves_out_seasons_tmdb_does_not_have(client: TmdbClient,
+                                                  requests_mock: rm.Mocker) -> None:
+    requests_mock.get(f"{BASE}/tv/1399", json={
+        "id": 1399, "season/1": {"episodes": []}, "season/2": None,
+        "season/9": {"success": False, "status_code": 34}})
+    assert (client.tv(1399, [1, 2, 9]).data or {})["seasons"] == {1: {"episodes": []}}
+
+
 def test_season_batches() -> None:
     assert season_batches([], 14) == [[]]
     assert season_batches([0, 2, 1], 14) == [[0, 1, 2]]
@@ -473,18 +487,18 @@ def test_search_movie_uses_primary_release_year(client: TmdbClient,
                                                 requests_mock: rm.Mocker) -> None:
     requests_mock.get(f"{BASE}/search/movie", json={"results": [{"id": 603}, None, "x"]})
     assert client.search_movie("The Matrix", 1999) == [{"id": 603}]
-    q = query(requests_mock.last_request)
+    q = query(last(requests_mock))
     assert q["query"] == "The Matrix" and q["primary_release_year"] == "1999"
     assert q["include_adult"] == "false" and "year" not in q
     client.search_movie("The Matrix")
-    assert "primary_release_year" not in query(requests_mock.last_request)
+    assert "primary_release_year" not in query(last(requests_mock))
 
 
 def test_search_tv_uses_first_air_date_year(client: TmdbClient,
                                             requests_mock: rm.Mocker) -> None:
     requests_mock.get(f"{BASE}/search/tv", json={"results": [{"id": 1399}]})
     assert client.search_tv("Game of Thrones", 2011) == [{"id": 1399}]
-    assert query(requests_mock.last_request)["first_air_date_year"] == "2011"
+    assert query(last(requests_mock))["first_air_date_year"] == "2011"
 
 
 @pytest.mark.parametrize(("source", "sent"), [("imdb_id", "imdb_id"), ("imdb", "imdb_id"),
@@ -493,7 +507,7 @@ def test_find_by_external_id(client: TmdbClient, requests_mock: rm.Mocker, sourc
                              sent: str) -> None:
     requests_mock.get(f"{BASE}/find/tt0133093", json={"movie_results": [{"id": 603}]})
     assert client.find("tt0133093", source) == {"movie_results": [{"id": 603}]}
-    assert query(requests_mock.last_request)["external_source"] == sent
+    assert query(last(requests_mock))["external_source"] == sent
 
 
 def test_find_rejects_unknown_sources(client: TmdbClient, requests_mock: rm.Mocker) -> None:
@@ -542,7 +556,7 @@ def test_download_image_skips_the_api_limiter(client: TmdbClient, requests_mock:
     requests_mock.get(IMG + "w780/p.jpg", **_image(body))
     assert client.download_image(IMG + "w780/p.jpg") == body
     assert limiter.acquired == 0
-    assert "api_key" not in requests_mock.last_request.url
+    assert "api_key" not in last(requests_mock).url
     stats = client.stats.as_dict()
     assert stats["image_requests"] == 1 and stats["requests"] == 0
 
@@ -562,8 +576,9 @@ def test_broken_images_are_bad_responses(client: TmdbClient, requests_mock: rm.M
 
 def test_image_length_check_skips_encoded_bodies(client: TmdbClient,
                                                  requests_mock: rm.Mocker) -> None:
-    requests_mock.get(IMG + "w780/p.jpg", **_image(JPEG, **{"Content-Length": "10",
-                                                            "Content-Encoding": "gzip"}))
+    """Content-Length counts the gzip bytes, the body is decoded: not a truncation."""
+    packed = gzip.compress(JPEG)
+    requests_mock.get(IMG + "w780/p.jpg", **_image(packed, **{"Content-Encoding": "gzip"}))
     assert client.download_image(IMG + "w780/p.jpg") == JPEG
 
 
@@ -584,36 +599,44 @@ def test_missing_image_is_not_found(client: TmdbClient, requests_mock: rm.Mocker
     assert requests_mock.call_count == 1
 
 
-def test_image_downloads_share_a_small_connection_cap(make: Callable[..., TmdbClient],
-                                                      requests_mock: rm.Mocker) -> None:
-    client = make(image_connections=2)
-    active, peak = [0], [0]
-    lock, release = threading.Lock(), threading.Event()
+class BlockingImageSession:
+    """A stand-in image session whose downloads hang until released (requests-mock
+    serialises all sends behind one lock, so it cannot show concurrency)."""
 
-    def body(request: Any, context: Any) -> bytes:
-        with lock:
-            active[0] += 1
-            peak[0] = max(peak[0], active[0])
-        release.wait(timeout=10)
-        with lock:
-            active[0] -= 1
-        context.headers["Content-Type"] = "image/jpeg"
-        return JPEG
+    def __init__(self) -> None:
+        self.active = self.peak = self.calls = 0
+        self.lock, self.release = threading.Lock(), threading.Event()
 
-    requests_mock.get(IMG + "w780/p.jpg", content=body)
+    def get(self, url: str, timeout: Any = None) -> requests.Response:
+        with self.lock:
+            self.calls += 1
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+        self.release.wait(timeout=10)
+        with self.lock:
+            self.active -= 1
+        response = requests.Response()
+        response.status_code, response._content = 200, JPEG
+        response.headers["Content-Type"] = "image/jpeg"
+        return response
+
+
+def test_image_downloads_share_a_small_connection_cap(make: Callable[..., TmdbClient]) -> None:
+    session = BlockingImageSession()
+    client = make(image_connections=2, image_session=session)
     threads = [threading.Thread(target=client.download_image, args=(IMG + "w780/p.jpg",))
                for _ in range(5)]
     for t in threads:
         t.start()
     deadline = time.monotonic() + 10
-    while active[0] < 2 and time.monotonic() < deadline:
+    while session.active < 2 and time.monotonic() < deadline:
         time.sleep(0.001)
     time.sleep(0.05)  # room for a third download to (wrongly) get in
-    assert active[0] == 2
-    release.set()
+    assert session.active == 2
+    session.release.set()
     for t in threads:
         t.join(timeout=10)
-    assert peak[0] == 2 and requests_mock.call_count == 5
+    assert session.peak == 2 and session.calls == 5
 
 
 # --- ETag and content hash ---------------------------------------------------------------
@@ -622,7 +645,7 @@ def test_image_downloads_share_a_small_connection_cap(make: Callable[..., TmdbCl
 def test_etag_304_is_not_modified(client: TmdbClient, requests_mock: rm.Mocker) -> None:
     requests_mock.get(f"{BASE}/movie/603", status_code=304, headers={"ETag": 'W/"v1"'})
     result = client.movie(603, etag='W/"v1"')
-    assert requests_mock.last_request.headers["If-None-Match"] == 'W/"v1"'
+    assert last(requests_mock).headers["If-None-Match"] == 'W/"v1"'
     assert result.not_modified and result.data is None and result.etag == 'W/"v1"'
     assert client.stats.as_dict()["not_modified"] == 1
 
@@ -631,7 +654,7 @@ def test_etag_is_returned_and_only_sent_when_given(client: TmdbClient,
                                                    requests_mock: rm.Mocker) -> None:
     requests_mock.get(f"{BASE}/movie/603", json={"id": 603}, headers={"ETag": '"v2"'})
     result = client.movie(603)
-    assert "If-None-Match" not in requests_mock.last_request.headers
+    assert "If-None-Match" not in last(requests_mock).headers
     assert result.etag == '"v2"' and not result.not_modified
 
 
@@ -684,6 +707,6 @@ def test_key_never_appears_in_logs_errors_or_repr(
     logging.getLogger("urllib3.connectionpool").debug(
         '%s://%s:%s "%s %s %s" %s %s', "http", "tmdb.test", 80, "GET",
         f"/3/movie/1?api_key={key}&language=en-US", "HTTP/1.1", 200, 10)
-    texts += [r.getMessage() for r in caplog.records]
+    texts += [r.getMessage() for r in caplog.records if not r.name.startswith("requests_mock")]
     assert any("api_key=***" in t for t in texts)
     assert not [t for t in texts if key in t]

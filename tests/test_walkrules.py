@@ -52,16 +52,17 @@ def test_is_extras_dir_is_case_insensitive() -> None:
     ("name", "season"),
     [("Season 01", True), ("season1", True), ("S02", True), ("Specials", True), ("Special", True),
      ("Staffel 3", True), ("Season 1 (2010)", True), ("Seasons", False), ("Sample", False),
-     ("Shorts", False), ("Season 01 extras", True), ("Spectre (2015)", False)],
+     ("Shorts", False), ("Season 01 extras", True), ("Spectre (2015)", False),
+     ("Special Agent Oso (2009)", False), ("Series 7 (2001)", False), ("S01 (2001)", False)],
 )  # fmt: skip
 def test_is_season_dir(name: str, season: bool) -> None:
     assert is_season_dir(name) is season
 
 
 def test_is_media_folder() -> None:
-    assert is_media_folder(["a.mkv"], [])
-    assert is_media_folder([], ["Season 01", "Extras"])
-    assert not is_media_folder([], ["Other", "Movies"])
+    assert is_media_folder(True, [])
+    assert is_media_folder(False, ["Season 01", "Extras"])
+    assert not is_media_folder(False, ["Other", "Movies"])
 
 
 @pytest.mark.parametrize(

@@ -101,7 +101,9 @@ class LoopbackFake:
         self._httpd = _Server(("127.0.0.1", self.port), _Handler)
         self._httpd.fake = self
         self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
         self._thread.start()
         return self
 

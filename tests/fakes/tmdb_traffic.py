@@ -51,7 +51,8 @@ class FaultConfig:
         unknown = set(changes) - names
         if unknown:
             raise ValueError(f"unknown fault setting(s): {', '.join(sorted(unknown))}")
-        fixed = {k: tuple(v) if isinstance(v, list) else v for k, v in changes.items()}
+        defaults = {f.name: f.default for f in dataclasses.fields(self)}
+        fixed: dict[str, Any] = {k: _coerce(defaults[k], v) for k, v in changes.items()}
         return dataclasses.replace(self, **fixed).validated()
 
     def validated(self) -> FaultConfig:
@@ -69,6 +70,23 @@ class FaultConfig:
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def _coerce(default: object, value: Any) -> Any:
+    """JSON and CLI values to the field's type (``[500]`` -> ``(500,)``, ``1`` -> ``1.0``)."""
+    if value is None or isinstance(default, str):
+        return value
+    if isinstance(default, tuple):
+        kind = type(default[0]) if default else str
+        items = value.split(",") if isinstance(value, str) else value
+        return tuple(kind(v) for v in items)
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ValueError(f"expected true/false, got {value!r}")
+        return value
+    if isinstance(default, float):
+        return float(value)
+    return int(value)  # int fields, and retry_after (int | None)
 
 
 def _check_subset(name: str, values: Sequence[str], allowed: Sequence[str]) -> None:

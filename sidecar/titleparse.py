@@ -1,0 +1,155 @@
+"""A title and year out of one name: fast regexes for tidy names, guessit for the rest.
+
+guessit costs about 9 ms a name, the regexes a few microseconds.  Names that follow the
+Plex/Jellyfin conventions (``Title (Year)``, ``Title``) are read by the regexes, which
+give up (``None``) on anything that looks like a release name so guessit can read it.
+The guessit answer is then repaired for its known traps (research/tmdb-and-naming.md §6):
+``Part N`` and ``Vol N`` eaten from titles, ``Sample`` eaten as a tag, numeric titles
+read as years (``1917``, ``2001 A Space Odyssey``).
+
+Names given here never contain id tags, multi-part or multi-version suffixes, or episode
+markers: ``sidecar.naming`` and ``sidecar.idtags`` take those off first.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+_FAST = re.compile(r"^(?P<title>[^()\[\]{}_]+?)(?:\s*\((?P<year>18[89]\d|19\d\d|20\d\d)\))?$")
+# Tokens that mean "release name, let guessit read it" rather than a plain title.
+_RELEASE_TOKEN = re.compile(
+    r"(?<![a-z0-9'])(?:\d{3,4}[pi]|[48]k|uhd|hdr\w*|sdr|[xh]\.?26[45]|hevc|avc|xvid|divx|av1"
+    r"|blu-?ray|bd\w*|br-?rip|remux|web|web-?dl|web-?rip|hdtv|pdtv|dvd\w*|hdrip|hd|sd|cam"
+    r"|proper|repack|internal|limited|unrated|extended|remastered|uncut|theatrical|imax"
+    r"|director'?s|criterion|complete|multi|dual|subbed|dubbed|e?ac3|dts\w*|aac\w*|ddp?\d*"
+    r"|atmos|truehd|flac|\d+bit|s\d{1,3}|e\d{1,4}|\d{1,2}x\d{2,3}|season|episode|sample|trailer)"
+    r"(?![a-z0-9])",
+    re.IGNORECASE,
+)
+_YEARISH = re.compile(r"(?<![0-9])(?:19|20)\d{2}(?![0-9])")
+_NUMERIC = re.compile(r"[\W\d_]*\d[\W\d_]*")
+_MAX_NAME = 255  # no file system allows longer names; bounds guessit's work
+_GUESSIT_OPTIONS = {"type": "movie", "excludes": ["part", "volume"]}
+
+
+@dataclass(frozen=True, slots=True)
+class Title:
+    """What one name says about the title."""
+
+    title: str
+    year: int | None = None
+    alternative_title: str | None = None
+
+
+class NotFast(Exception):
+    """The fast regexes cannot vouch for this name (internal to identify)."""
+
+
+TitleReader = Callable[[str], Title]
+
+
+def fast_title(text: str) -> Title | None:
+    """``Title`` or ``Title (Year)`` read verbatim, or None when guessit should look.
+
+    Verbatim is why this path is also *better*: a curated folder name keeps its
+    punctuation (``Mr. Robot``, ``What If...?``) that guessit would rewrite.
+    """
+    match = _FAST.match(text.strip())
+    if match is None:
+        return None
+    title, year = match.group("title").strip(" -"), match.group("year")
+    if not title or _RELEASE_TOKEN.search(title) or " - " in title:
+        return None  # guessit splits "A - B" into title + alternative_title: let it
+    if "." in title and " " not in title:
+        return None  # dotted release name
+    if year is None and _YEARISH.search(title):
+        return None  # "The Matrix 1999", "1917": guessit knows which number is the year
+    return Title(clean(title), int(year) if year else None)
+
+
+def guessit_title(text: str) -> Title:
+    """guessit's title, year and alternative title for ``text``, with its traps repaired."""
+    text = text.strip()[:_MAX_NAME]
+    if not text:
+        return Title("")
+    return _guessit_cached(text)
+
+
+@functools.lru_cache(maxsize=4096)  # a show folder is read once per episode
+def _guessit_cached(text: str) -> Title:
+    try:
+        found: dict[str, Any] = dict(_guessit()(text, _GUESSIT_OPTIONS))
+    except Exception:
+        return Title("")
+    title = _text(found.get("title"))
+    year = found.get("year")
+    year = year[0] if isinstance(year, list) else year
+    year = year if isinstance(year, int) else None
+    title = _keep_sample(text, title, found.get("other"))
+    title, year = _numeric_title(text, title, year)
+    alternative = _text(found.get("alternative_title"), joiner=" - ")
+    return Title(clean(title), year, clean(alternative) or None)
+
+
+def auto_title(text: str) -> Title:
+    """The fast answer when there is one, else guessit's: what ``identify`` uses."""
+    return fast_title(text) or guessit_title(text)
+
+
+def fast_only_title(text: str) -> Title:
+    """The fast answer or :class:`NotFast`: lets tests and benchmarks see the fast path."""
+    found = fast_title(text)
+    if found is None:
+        raise NotFast(text)
+    return found
+
+
+def clean(text: str) -> str:
+    """One space between words, NFC (macOS stores ``é`` decomposed), no edge dashes."""
+    return unicodedata.normalize("NFC", " ".join(text.split())).strip(" -")
+
+
+@functools.cache
+def _guessit() -> Callable[..., Any]:
+    """Import guessit on first use: the fast path and CLI start-up never pay for it."""
+    from guessit import guessit
+
+    return guessit  # type: ignore[no-any-return]
+
+
+def _text(value: object, joiner: str = " ") -> str:
+    if isinstance(value, list):
+        return joiner.join(str(item) for item in value)
+    return value if isinstance(value, str) else ""
+
+
+def _keep_sample(text: str, title: str, other: object) -> str:
+    """Put back a ``Sample`` guessit took as a tag right after the title (``Shomin Sample``)."""
+    others = other if isinstance(other, list) else [other]
+    if not title or "Sample" not in others:
+        return title
+    words = r"[ ._-]+".join(re.escape(word) for word in title.split())
+    match = re.search(words + r"[ ._-]+(sample)(?![a-z0-9])", text, re.IGNORECASE)
+    return f"{title} {match.group(1)}" if match else title
+
+
+def _numeric_title(text: str, title: str, year: int | None) -> tuple[str, int | None]:
+    """Repair numeric titles guessit reads as years (``1917``, ``2001 A Space Odyssey``).
+
+    A year in parentheses is always a year; a bare leading one is the title's.
+    """
+    if year is not None and f"({year})" not in text:
+        if not title:
+            return str(year), None
+        if text.startswith(str(year)) and not title.startswith(str(year)):
+            return f"{year} {title}", None
+    if not title:
+        bare = re.sub(r"\((?:19|20)\d{2}\)", "", text).strip(" ._-")
+        if _NUMERIC.fullmatch(bare):
+            return bare, year
+    return title, year
