@@ -36,9 +36,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from genlib import MiB, generate, touch_fraction  # noqa: E402 - sibling script module
+from genlib import MiB, generate, touch_fraction  # a sibling script module
 
-from sidecar.walker import (  # noqa: E402 - after the sys.path line above
+from sidecar.walker import (
     RACY_WINDOW_NS,
     VIDEO_EXTENSIONS,
     DirListed,
@@ -61,7 +61,8 @@ def _find(root: str, known: Known) -> int:
 
 
 def _full(root: str, known: Known) -> int:
-    return sum(len(e.files) for e in walk(root, known=known, mode="full") if isinstance(e, DirListed))
+    events = walk(root, known=known, mode="full")
+    return sum(len(e.files) for e in events if isinstance(e, DirListed))
 
 
 def _fast(root: str, known: Known) -> int:
@@ -105,15 +106,15 @@ def run_scenario(name: str, root: str, known_path: str) -> None:
     started = time.perf_counter()
     count = RUNNERS[name](root, known)
     seconds = time.perf_counter() - started
-    who = resource.RUSAGE_CHILDREN if name == "find" else resource.RUSAGE_SELF
-    rss_kb = resource.getrusage(who).ru_maxrss
+    rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # find's own is not comparable
     print(json.dumps({"seconds": seconds, "count": count, "rss_kb": rss_kb}))
 
 
 def spawn(name: str, root: str, known_path: str) -> dict[str, float]:
     command = [sys.executable, __file__, "--scenario", name, "--root", root, "--known", known_path]
     result = subprocess.run(command, capture_output=True, text=True, check=True)
-    return json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    row: dict[str, float] = json.loads(result.stdout.strip().splitlines()[-1])
+    return row
 
 
 # --- driver --------------------------------------------------------------------------------------
@@ -125,9 +126,11 @@ def prepare(args: argparse.Namespace) -> tuple[str, int | None, bool]:
         return str(Path(args.root).resolve()), None, False
     root = tempfile.mkdtemp(prefix="scanarr-bench-", dir="/tmp")
     stats = generate(Path(root), args.files, args.seed)
-    print(f"generated {stats.videos} media videos, {stats.ignored_videos} ignorable videos, "
-          f"{stats.other_files} other files, {stats.dirs} folders "
-          f"({stats.apparent_bytes / 1e12:.0f} TB apparent, sparse) in {stats.seconds:.1f} s")  # fmt: skip
+    print(
+        f"generated {stats.videos} media videos, {stats.ignored_videos} ignorable videos, "
+        f"{stats.other_files} other files, {stats.dirs} folders "
+        f"({stats.apparent_bytes / 1e12:.0f} TB apparent, sparse) in {stats.seconds:.1f} s"
+    )
     time.sleep(RACY_WINDOW_NS / 1e9)  # let the newest folders' mtimes become trustworthy
     return root, stats.videos, True
 
@@ -161,11 +164,11 @@ def report(results: dict[str, list[dict[str, float]]], idle_kb: float, known_kb:
         median = statistics.median(r["seconds"] for r in rows)
         fastest = min(r["seconds"] for r in rows)
         rss = max(r["rss_kb"] for r in rows) / 1024
-        over = "" if name == "find" else f"{rss - known_kb / 1024:>10.1f} MB"
+        memory = f"{rss:>8.1f} MB{rss - known_kb / 1024:>9.1f} MB" if name != "find" else ""
         print(f"{name:<12}{median:>10.3f}{fastest:>9.3f}{median / find_median:>8.2f}"
-              f"{fastest / find_min:>12.2f}{rss:>8.1f} MB{over:>12}")  # fmt: skip
-    print(f"(python + walker import: {idle_kb / 1024:.1f} MB; + known map: {known_kb / 1024:.1f} MB;"
-          " find row: RSS of the find process)")  # fmt: skip
+              f"{fastest / find_min:>12.2f}{memory}")  # fmt: skip
+    print(f"(RSS of python + walker import: {idle_kb / 1024:.1f} MB; "
+          f"+ the loaded known map: {known_kb / 1024:.1f} MB)")  # fmt: skip
 
 
 def check(label: str, ok: bool, detail: str) -> bool:
@@ -182,8 +185,9 @@ def correctness(root: str, known: Known, expected: int | None, media: int) -> bo
     touched = touch_fraction(Path(root), 0.01, seed=7)
     dirs = {os.path.dirname(p) for p in touched}
     fast = list(walk(root, known=known))
-    ok &= check("fast mode blind to in-place rewrites (by design)",
-                all(isinstance(e, DirUnchanged) for e in fast), f"{len(touched)} files rewritten")  # fmt: skip
+    blind = all(isinstance(e, DirUnchanged) for e in fast)
+    ok &= check("fast mode blind to in-place rewrites (by design)", blind,
+                f"{len(touched)} files rewritten")  # fmt: skip
     changed = {e.path for e in walk(root, known=known, mode="full")
                if isinstance(e, DirListed) and not e.unchanged}  # fmt: skip
     ok &= check("full mode finds every rewritten folder", changed == dirs,
@@ -214,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     root, expected, generated = prepare(args)
     try:
         known, media = full_known(root)
-        known_path = os.path.join(tempfile.gettempdir(), f"scanarr-bench-known-{os.getpid()}.pkl")
+        known_path = os.path.join(tempfile.gettempdir(), f"scanarr-known-{os.getpid()}.pkl")
         with open(known_path, "wb") as handle:
             pickle.dump(known, handle)
         print(f"tree: {root}: {len(known)} folders, {media} media files; {args.rounds} rounds")

@@ -101,8 +101,8 @@ def _movie_extras(rng: random.Random, folder: str, base: str, ext: str) -> Itera
     if rng.random() < 0.10:
         yield Planned(f"{folder}/.DS_Store", 6148)
     if rng.random() < 0.03:
-        yield Planned(f"{folder}/@eaDir/{os.path.basename(base)}{ext}/SYNOVIDEO_VIDEO_SCREENSHOT.jpg",
-                      20_000)  # fmt: skip
+        thumbs = f"{folder}/@eaDir/{os.path.basename(base)}{ext}"
+        yield Planned(f"{thumbs}/SYNOVIDEO_VIDEO_SCREENSHOT.jpg", 20_000)
 
 
 def _scene_release(rng: random.Random, title: str, year: int) -> Iterator[Planned]:
@@ -125,14 +125,17 @@ def _movies(rng: random.Random, count: int, used: set[str]) -> Iterator[Planned]
         if roll < 0.15:
             batch = list(_scene_release(rng, title, year))
         elif roll < 0.25:
-            batch = [_video(f"{rng.choice(loose)}/{title} ({year}).mkv", rng.randint(700, 9000) * MiB)]
+            size = rng.randint(700, 9000) * MiB
+            batch = [_video(f"{rng.choice(loose)}/{title} ({year}).mkv", size)]
         elif roll < 0.28:
             batch = [_video(f"Movies/Other/{title} ({year})/{title} ({year}).mkv", 2 * GiB)]
         elif roll < 0.283:
             batch = [Planned(f"Movies/{title} ({year})/{title} ({year}).mkv.part", 3 * GiB)]
         elif roll < 0.285:
-            batch = [_ignored(f"Movies/{title} ({year})/{title} ({year}).mkv", 3 * GiB),
-                     Planned(f"Movies/{title} ({year})/{title} ({year}).mkv.aria2", 8192)]
+            batch = [
+                _ignored(f"Movies/{title} ({year})/{title} ({year}).mkv", 3 * GiB),
+                Planned(f"Movies/{title} ({year})/{title} ({year}).mkv.aria2", 8192),
+            ]
         else:
             batch = list(_movie_folder(rng, f"{title} ({year})"))
         for item in batch:
@@ -158,7 +161,8 @@ def _show(rng: random.Random, show: str, budget: int) -> Iterator[Planned]:
             if budget <= 0:
                 return
             budget -= 1
-            stem = f"TV/{folder}/{label}/{show} - S{season:02d}E{episode:02d} - {episode_title(rng)}"
+            code = f"S{season:02d}E{episode:02d}"
+            stem = f"TV/{folder}/{label}/{show} - {code} - {episode_title(rng)}"
             yield _video(stem + ".mkv", rng.randint(150, 4000) * MiB)
             if rng.random() < 0.2:
                 yield Planned(stem + ".en.srt", 30_000)

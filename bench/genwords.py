@@ -10,8 +10,33 @@ from __future__ import annotations
 
 import random
 
-WORDS: tuple[str, ...] = tuple(
-    ["shadow", "river", "night", "city", "dark", "light", "last", "first", "lost", "silent", "broken", "golden", "iron", "crimson", "winter", "summer", "autumn", "spring", "storm", "fire", "ice", "stone", "glass", "paper", "blood", "bone", "heart", "soul", "mind", "king", "queen", "prince", "empire", "kingdom", "house", "castle", "tower", "bridge", "road", "street", "harbor", "island", "mountain", "valley", "forest", "desert", "ocean", "sea", "lake", "star", "moon", "sun", "sky", "planet", "galaxy", "machine", "ghost", "angel", "devil", "hunter", "killer", "soldier", "doctor", "detective", "stranger", "lover", "friend", "brother", "sister", "mother", "father", "daughter", "son", "widow", "orphan", "captain", "pilot", "driver", "runner", "dancer", "singer", "secret", "promise", "lie", "truth", "memory", "dream", "nightmare", "echo", "whisper", "scream", "silence", "thunder", "rain", "wind", "dust", "smoke", "ash", "gold", "silver", "diamond", "ruby", "raven", "wolf", "fox", "lion", "tiger", "dragon", "snake", "eagle", "hawk", "falcon", "spider", "horse", "bear", "shark", "whale", "code", "signal", "protocol", "mission", "project", "operation", "agent", "spy", "cipher", "vector", "zero", "infinite", "eternal", "final", "hidden", "forgotten", "fallen", "rising", "burning", "frozen", "wild", "savage", "gentle", "quiet", "loud", "fast", "slow", "high", "deep", "cold", "warm", "midnight", "dawn", "dusk", "twilight", "morning", "evening", "tomorrow", "yesterday", "forever", "never", "always", "paradise", "inferno", "heaven", "haven", "garden", "orchard", "vineyard", "harvest", "hollow", "creek", "canyon", "ridge", "summit", "border", "frontier", "colony", "station", "outpost", "beacon", "lantern", "compass", "anchor", "voyage", "journey", "escape", "return", "revenge", "justice", "honor", "glory", "legacy", "dynasty", "republic", "revolution", "rebellion", "conspiracy", "betrayal", "redemption", "salvation", "obsession", "illusion", "paradox", "labyrinth", "mirror", "portrait", "letter", "diary", "chronicle", "legend", "myth", "saga", "ballad", "symphony", "requiem", "waltz", "tango", "carnival", "circus", "theater", "museum", "library", "hotel", "motel", "diner", "highway", "railway", "subway", "airport", "hospital", "prison", "academy", "school", "college", "office", "factory", "amélie", "café", "niño", "über", "señor", "zoë", "façade", "naïve", "été", "ångström", "москва", "ζωή", "東京", "夜", "桜"]
+
+def _split(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+WORDS = _split(
+    """
+    shadow river night city dark light last first lost silent broken golden iron crimson winter
+    summer autumn spring storm fire ice stone glass paper blood bone heart soul mind king queen
+    prince empire kingdom house castle tower bridge road street harbor island mountain valley
+    forest desert ocean sea lake star moon sun sky planet galaxy machine ghost angel devil
+    hunter killer soldier doctor detective stranger lover friend brother sister mother father
+    daughter son widow orphan captain pilot driver runner dancer singer secret promise lie
+    truth memory dream nightmare echo whisper scream silence thunder rain wind dust smoke ash
+    gold silver diamond ruby raven wolf fox lion tiger dragon snake eagle hawk falcon spider
+    horse bear shark whale code signal protocol mission project operation agent spy cipher
+    vector zero infinite eternal final hidden forgotten fallen rising burning frozen wild
+    savage gentle quiet loud fast slow high deep cold warm midnight dawn dusk twilight morning
+    evening tomorrow yesterday forever never always paradise inferno heaven haven garden
+    orchard vineyard harvest hollow creek canyon ridge summit border frontier colony station
+    outpost beacon lantern compass anchor voyage journey escape return revenge justice honor
+    glory legacy dynasty republic revolution rebellion conspiracy betrayal redemption salvation
+    obsession illusion paradox labyrinth mirror portrait letter diary chronicle legend myth
+    saga ballad symphony requiem waltz tango carnival circus theater museum library hotel motel
+    diner highway railway subway airport hospital prison academy school college office factory
+    amélie café niño über señor zoë façade naïve été ångström москва ζωή 東京 夜 桜
+    """
 )
 
 GROUPS = ("SPARKS", "GECKOS", "AMIABLE", "DRONES", "FGT", "NTb", "FLUX", "CMRG", "ROVERS", "W4F")

@@ -68,7 +68,7 @@ def _fetch(app: App, mode: str, bar: ProgressBar) -> Counter[str]:
 
 
 def _waiting(app: App) -> int:
-    return len(app.store.work(settle_before_ns=app.scanner.settle_before_ns()))
+    return app.store.count_work(settle_before_ns=app.scanner.settle_before_ns())
 
 
 def _print_summary(summary: ScanSummary, fetched: Counter[str], app: App) -> None:
@@ -96,7 +96,7 @@ def status() -> dict[str, Any]:
     return {
         "counts": store.counts(),
         "errors_by_reason": store.error_counts(),
-        "queue": len(store.work(settle_before_ns=time.time_ns())),
+        "queue": store.count_work(settle_before_ns=time.time_ns()),
         "tmdb": {"key_configured": settings.has_tmdb_key,
                  "auth_error": stored.get(AUTH_ERROR_KEY) or None},
         "runs": store.runs(5),

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 P = ParamSpec("P")
 T = TypeVar("T")
 TABLE = "media_scan_state"
+WORK_STATES = (Lifecycle.NEW, Lifecycle.CHANGED, Lifecycle.STALE, Lifecycle.ERROR)
 
 
 def iso(ts: float) -> str:
@@ -235,20 +236,31 @@ class StateStore:
                           "ORDER BY last_scanned_at DESC LIMIT ?", [limit])
         return [Item.from_row(r) for r in rows]
 
-    def work(self, *, settle_before_ns: int, limit: int | None = None,
-             states: Iterable[Lifecycle] = (Lifecycle.NEW, Lifecycle.CHANGED,
-                                            Lifecycle.STALE, Lifecycle.ERROR)) -> list[Item]:
+    def _work_where(self, states: Iterable[Lifecycle]) -> tuple[str, list[Any]]:
         """Items a worker could take now: settled files, ERROR only once its retry is due
-        and only for reasons a retry can fix."""
+        (a retry that cannot help has no due time)."""
         wanted = [s.value for s in states]
-        sql = (f"SELECT * FROM {TABLE} WHERE scan_state IN ({','.join('?' * len(wanted))}) "
-               "AND COALESCE(mtime_ns, 0) <= ? AND (scan_state != 'ERROR' OR "
-               "(next_retry_after IS NOT NULL AND next_retry_after <= ?)) ORDER BY media_path")
+        where = (f"scan_state IN ({','.join('?' * len(wanted))}) AND COALESCE(mtime_ns, 0) <= ? "
+                 "AND (scan_state != 'ERROR' OR (next_retry_after IS NOT NULL "
+                 "AND next_retry_after <= ?))")
+        return where, wanted
+
+    def work(self, *, settle_before_ns: int, limit: int | None = None,
+             states: Iterable[Lifecycle] = WORK_STATES) -> list[Item]:
+        where, wanted = self._work_where(states)
+        sql = f"SELECT * FROM {TABLE} WHERE {where} ORDER BY media_path"
         params: list[Any] = [*wanted, settle_before_ns, self.now_iso()]
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
         return [Item.from_row(r) for r in self._rows(sql, params)]
+
+    def count_work(self, *, settle_before_ns: int,
+                   states: Iterable[Lifecycle] = WORK_STATES) -> int:
+        where, wanted = self._work_where(states)
+        row = self.db.execute(f"SELECT COUNT(*) FROM {TABLE} WHERE {where}",
+                              [*wanted, settle_before_ns, self.now_iso()]).fetchone()
+        return int(row[0])
 
     def count_settling(self, settle_before_ns: int) -> int:
         row = self.db.execute(

@@ -4,8 +4,8 @@ guessit costs about 9 ms a name, the regexes a few microseconds.  Names that fol
 Plex/Jellyfin conventions (``Title (Year)``, ``Title``) are read by the regexes, which
 give up (``None``) on anything that looks like a release name so guessit can read it.
 The guessit answer is then repaired for its known traps (research/tmdb-and-naming.md §6):
-``Part N`` and ``Vol N`` eaten from titles, ``Sample`` eaten as a tag, numeric titles
-read as years (``1917``, ``2001 A Space Odyssey``).
+``Part N``, ``Vol N`` and ``Episode N`` eaten from titles, ``Sample`` and ``us`` eaten as
+tags, numeric titles read as years (``1917``, ``2001 A Space Odyssey``).
 
 Names given here never contain id tags, multi-part or multi-version suffixes, or episode
 markers: ``sidecar.naming`` and ``sidecar.idtags`` take those off first.
@@ -33,8 +33,13 @@ _RELEASE_TOKEN = re.compile(
 )
 _YEARISH = re.compile(r"(?<![0-9])(?:19|20)\d{2}(?![0-9])")
 _NUMERIC = re.compile(r"[\W\d_]*\d[\W\d_]*")
-_MAX_NAME = 255  # no file system allows longer names; bounds guessit's work
-_GUESSIT_OPTIONS = {"type": "movie", "excludes": ["part", "volume"]}
+_MAX_NAME = 1024  # 4x any file system's name limit: bounds guessit's work on garbage
+_TRAILING_ARTICLE = re.compile(r"^(?P<rest>.+?),\s*(?P<article>the|an?)$", re.IGNORECASE)
+# Structure (parts, seasons, episodes) is ours (sidecar.naming): guessit keeps those words
+# in the title instead of eating "Part 1", "Vol 1" or "Episode 1" from real titles.
+_GUESSIT_OPTIONS = {"type": "movie", "excludes": ["part", "volume", "episode", "season"]}
+# Title words guessit takes as tags: "Shomin Sample" (other), "the.last.of.us" (country).
+_EATEN_WORD = r"[ ._-]+((?i:sample)|us)(?![A-Za-z0-9])"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +95,7 @@ def _guessit_cached(text: str) -> Title:
     year = found.get("year")
     year = year[0] if isinstance(year, list) else year
     year = year if isinstance(year, int) else None
-    title = _keep_sample(text, title, found.get("other"))
+    title = _restore_eaten_word(text, title, found)
     title, year = _numeric_title(text, title, year)
     alternative = _text(found.get("alternative_title"), joiner=" - ")
     return Title(clean(title), year, clean(alternative) or None)
@@ -110,8 +115,11 @@ def fast_only_title(text: str) -> Title:
 
 
 def clean(text: str) -> str:
-    """One space between words, NFC (macOS stores ``é`` decomposed), no edge dashes."""
-    return unicodedata.normalize("NFC", " ".join(text.split())).strip(" -")
+    """One space between words, NFC (macOS stores ``é`` decomposed), no edge dashes, and
+    a library-sorted ``Matrix, The`` turned back into ``The Matrix`` as TMDB spells it."""
+    text = unicodedata.normalize("NFC", " ".join(text.split())).strip(" -")
+    article = _TRAILING_ARTICLE.match(text)
+    return f"{article.group('article')} {article.group('rest')}" if article else text
 
 
 @functools.cache
@@ -128,13 +136,18 @@ def _text(value: object, joiner: str = " ") -> str:
     return value if isinstance(value, str) else ""
 
 
-def _keep_sample(text: str, title: str, other: object) -> str:
-    """Put back a ``Sample`` guessit took as a tag right after the title (``Shomin Sample``)."""
+def _restore_eaten_word(text: str, title: str, found: dict[str, Any]) -> str:
+    """Put back a title word guessit took as a tag right after the title.
+
+    ``Shomin Sample`` is a show, not a sample; lower-case ``the.last.of.us`` ends with a
+    word, not the country US (upper-case ``US`` stays a country).
+    """
+    other = found.get("other")
     others = other if isinstance(other, list) else [other]
-    if not title or "Sample" not in others:
+    if not title or ("Sample" not in others and "country" not in found):
         return title
     words = r"[ ._-]+".join(re.escape(word) for word in title.split())
-    match = re.search(words + r"[ ._-]+(sample)(?![a-z0-9])", text, re.IGNORECASE)
+    match = re.search(words + _EATEN_WORD, text)
     return f"{title} {match.group(1)}" if match else title
 
 

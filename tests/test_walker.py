@@ -84,9 +84,12 @@ KEEP = "Movie (2010)/Movie (2010).mkv"
 IGNORE_CASES = [
     # (files to create as (path, size), paths expected to be yielded)
     pytest.param([(KEEP, BIG)], [KEEP], id="baseline"),
-    pytest.param([("M/Movie.MKV", BIG), ("M/b.M2TS", BIG)], ["M/Movie.MKV", "M/b.M2TS"], id="ext-case"),
-    pytest.param([("M/readme.txt", BIG), ("M/Thumbs.db", 0), ("M/desktop.ini", 0)], [], id="non-video"),
-    pytest.param([("M/.DS_Store", 0), ("M/._Movie.mkv", BIG), ("M/.Movie.mkv", BIG)], [], id="dotfiles"),
+    pytest.param([("M/Movie.MKV", BIG), ("M/b.M2TS", BIG)], ["M/Movie.MKV", "M/b.M2TS"],
+                 id="ext-case"),
+    pytest.param([("M/readme.txt", BIG), ("M/Thumbs.db", 0), ("M/desktop.ini", 0)], [],
+                 id="non-video"),
+    pytest.param([("M/.DS_Store", 0), ("M/._Movie.mkv", BIG), ("M/.Movie.mkv", BIG)], [],
+                 id="dotfiles"),
     pytest.param([("M/Movie.mkv", BIG), ("M/Movie.mkv.aria2", 0)], [], id="aria2-in-progress"),
     pytest.param([("M/Movie.mkv", 0), ("M/Movie.mkv.part", BIG)], [], id="part-in-progress"),
     pytest.param([("Other/Foo (1999)/Foo (1999).mkv", BIG)], ["Other/Foo (1999)/Foo (1999).mkv"],
@@ -95,18 +98,21 @@ IGNORE_CASES = [
                  ["Show/Season 01/Show - S01E01.mkv"], id="extras-in-show-folder"),
     pytest.param([("Show/Season 01/Show - S02E03 - Trailer.mkv", BIG)],
                  ["Show/Season 01/Show - S02E03 - Trailer.mkv"], id="episode-titled-trailer"),
-    pytest.param([("M/Movie - Other.mkv", BIG)], ["M/Movie - Other.mkv"], id="dash-space-not-extra"),
-    pytest.param([("M/Movie-sample.mkv", SMALL), ("M/sample.mkv", SMALL), ("M/Movie.sample.mkv", SMALL),
-                  ("M/sample-grp-movie.mkv", SMALL), ("M/Sample/grp-movie.mkv", SMALL)], [],
-                 id="small-samples"),
+    pytest.param([("M/Movie - Other.mkv", BIG)], ["M/Movie - Other.mkv"],
+                 id="dash-space-not-extra"),
+    pytest.param([("M/Movie-sample.mkv", SMALL), ("M/sample.mkv", SMALL),
+                  ("M/Movie.sample.mkv", SMALL), ("M/sample-grp-movie.mkv", SMALL),
+                  ("M/Sample/grp-movie.mkv", SMALL)], [], id="small-samples"),
     pytest.param([("M/Movie-sample.mkv", BIG), ("M/Sample/grp-movie.mkv", BIG)],
                  ["M/Movie-sample.mkv", "M/Sample/grp-movie.mkv"], id="big-sample-kept"),
     pytest.param([("Shomin Sample/Season 01/Shomin Sample - 01.mkv", SMALL)],
                  ["Shomin Sample/Season 01/Shomin Sample - 01.mkv"], id="shomin-sample"),
-    pytest.param([("Ign/.ignore", 0), ("Ign/a.mkv", BIG), ("Ign/Sub/b.mkv", BIG)], [], id="ignore-empty"),
+    pytest.param([("Ign/.ignore", 0), ("Ign/a.mkv", BIG), ("Ign/Sub/b.mkv", BIG)], [],
+                 id="ignore-empty"),
     pytest.param([("Ign/.nomedia", 0), ("Ign/a.mkv", BIG)], [], id="nomedia"),
     pytest.param([("Ign/.plexignore", 1), ("Ign/a.mkv", BIG)], [], id="plexignore-star"),
-    pytest.param([("Ign/.plexignore", 0), ("Ign/a.mkv", BIG)], ["Ign/a.mkv"], id="plexignore-empty"),
+    pytest.param([("Ign/.plexignore", 0), ("Ign/a.mkv", BIG)], ["Ign/a.mkv"],
+                 id="plexignore-empty"),
 ]  # fmt: skip
 
 
@@ -360,9 +366,7 @@ def counting_scandir(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return listed
 
 
-def test_fast_mode_skips_unchanged_folders(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_fast_mode_skips_unchanged_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     library(tmp_path)
     known = known_from(events(tmp_path, mode="full"))
     listed = counting_scandir(monkeypatch)
@@ -403,8 +407,9 @@ def test_fast_mode_does_not_visit_vanished_known_folders(tmp_path: Path) -> None
     make(tmp_path, "TV/S (2003)/Season 02", 0)  # a file where the folder was
     os.utime(tmp_path / "TV/S (2003)", ns=(T0, T0))  # pretend the show folder looks unchanged
     errors = Errors()
-    paths = {os.path.relpath(e.path, tmp_path) for e in events(tmp_path, known=known,
-                                                                on_error=errors)}
+    paths = {
+        os.path.relpath(e.path, tmp_path) for e in events(tmp_path, known=known, on_error=errors)
+    }
     assert "TV/S (2003)/Season 02" not in paths and "TV/S (2003)/Season 01" in paths
     assert errors == []
 
@@ -434,8 +439,9 @@ def test_signature_tracks_name_size_mtime_and_sidecars() -> None:
     base = signature([a, b])
     assert signature([b, a]) == base
     assert signature([]) != base
-    for changed in (MediaFile("/x/a.mkv", 9, 2), MediaFile("/x/a.mkv", 1, 9),
-                    MediaFile("/x/a.mkv", 1, 2, ("a.nfo",)), MediaFile("/x/c.mkv", 1, 2)):  # fmt: skip
+    changes = [MediaFile("/x/a.mkv", 9, 2), MediaFile("/x/a.mkv", 1, 9),
+               MediaFile("/x/a.mkv", 1, 2, ("a.nfo",)), MediaFile("/x/c.mkv", 1, 2)]  # fmt: skip
+    for changed in changes:
         assert signature([changed, b]) != base
 
 

@@ -156,6 +156,7 @@ class Catalog:
         self._auto_movies: dict[int, MovieEntry] = {}
         self._auto_shows: dict[int, ShowEntry] = {}
         self._keys: dict[tuple[str, str, int], int] = {}  # (kind, norm title, year) -> id
+        self._by_title: dict[tuple[str, str], list[int]] = {}  # (kind, norm title) -> ids
 
     @classmethod
     def from_json(cls, source: Mapping[str, Any] | str | Path, **kw: Any) -> Catalog:
@@ -198,7 +199,7 @@ class Catalog:
     def _auto_search(self, kind: str, query: str, year: int | None) -> list[Any]:
         q = normalize(query)
         if year is None:
-            known = [i for (k, n, _), i in self._keys.items() if k == kind and n == q]
+            known = self._by_title.get((kind, q))
             if known:
                 return [self._registered(kind, i) for i in known]
             year = 1950 + stable_hash(kind, q) % 75
@@ -216,12 +217,13 @@ class Catalog:
         key = (kind, normalize(title), year)
         if key in self._keys:
             return self._registered(kind, self._keys[key])
-        taken = self._movies.keys() | self._auto_movies.keys() if kind == "movie" else (
-            self._shows.keys() | self._auto_shows.keys())
+        tables = (self._movies, self._auto_movies) if kind == "movie" else (
+            self._shows, self._auto_shows)
         entry_id = stable_hash(*key) % MAX_ID + 1
-        while entry_id in taken:  # rare collision: probe, first come first served
+        while any(entry_id in t for t in tables):  # rare collision: probe, first come first served
             entry_id = entry_id % MAX_ID + 1
         self._keys[key] = entry_id
+        self._by_title.setdefault(key[:2], []).append(entry_id)
         if kind == "movie":
             movie = MovieEntry(entry_id, title, year, popularity=round(popularity, 3))
             self._auto_movies[entry_id] = movie

@@ -1,0 +1,112 @@
+"""The web app: settings page, status page, JSON API, metrics, webhooks, health.
+
+``create_app(service)`` is the factory (Flask tutorial style): the running service is
+kept in ``app.extensions["scanarr"]`` and every blueprint reaches it through
+:func:`sidecar.web.common.service`.  Blueprints are found by module name; a module that
+is not there yet (webhooks and health are written separately) is skipped with a log
+line, so the rest of the app still works.
+
+Safety that applies to every response lives here: a session key that is random per
+installation and kept in the database (never a constant in the code), cookie flags,
+a body size limit, and security headers (a strict CSP: no inline script or style, so
+an injected ``<script>`` could not run even if escaping ever failed).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import logging
+import secrets
+from pathlib import Path
+
+from flask import Blueprint, Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from sidecar import __version__
+from sidecar.host import MAX_WEBHOOK_BYTES
+from sidecar.web.auth import LIMITER, LoginLimiter, csrf_token, logged_in
+from sidecar.web.common import EXTENSION, SECRET_KEY_SETTING, Service, redact
+
+log = logging.getLogger(__name__)
+
+BLUEPRINTS = ("health", "webhooks", "auth", "pages", "api", "metrics")
+OPTIONAL = frozenset({"health", "webhooks"})  # written by another team member
+HERE = Path(__file__).resolve().parent
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+       "frame-ancestors 'none'")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",  # webhook URLs carry ?token=: never leak a Referer
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+
+
+def create_app(service: Service, *, testing: bool = False) -> Flask:
+    """The Flask app for ``service``; ``testing`` only sets Flask's TESTING flag."""
+    app = Flask(__name__, template_folder=str(HERE / "templates"),
+                static_folder=str(HERE / "static"))
+    app.config.update(
+        TESTING=testing,
+        SECRET_KEY=_secret_key(service),
+        SESSION_COOKIE_NAME="scanarr_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(days=30),
+        MAX_CONTENT_LENGTH=MAX_WEBHOOK_BYTES,  # the largest body any route takes
+        JSON_SORT_KEYS=False,
+    )
+    app.extensions[EXTENSION] = service
+    app.extensions[LIMITER] = LoginLimiter()
+    app.jinja_env.globals.update(csrf_token=csrf_token, logged_in=logged_in,
+                                 version=__version__)
+    app.after_request(_security_headers)
+    app.register_error_handler(HTTPException, _http_error)
+    for name in BLUEPRINTS:
+        blueprint = _blueprint(name)
+        if blueprint is not None:
+            app.register_blueprint(blueprint)
+    return app
+
+
+def _blueprint(name: str) -> Blueprint | None:
+    try:
+        module = importlib.import_module(f"sidecar.web.{name}")
+    except ImportError as exc:
+        if name not in OPTIONAL or exc.name != f"sidecar.web.{name}":
+            raise
+        log.warning("web module %s is not available; its routes are not served", name)
+        return None
+    blueprint: Blueprint = module.bp
+    return blueprint
+
+
+def _secret_key(service: Service) -> str:
+    """The installation's session key: made once with ``secrets``, kept in the database."""
+    key = service.store.stored_settings().get(SECRET_KEY_SETTING)
+    if not key:
+        key = secrets.token_hex(32)
+        service.store.save_settings({SECRET_KEY_SETTING: key})
+    return key
+
+
+def _security_headers(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if not request.path.startswith("/static/"):
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _http_error(exc: HTTPException) -> Response | tuple[Response | str, int]:
+    """Errors as JSON for API clients, as a small page for people; text is scrubbed."""
+    code = exc.code or 500
+    message = str(redact(exc.description or exc.name))
+    if request.path.startswith(("/api/", "/webhooks/")) or request.accept_mimetypes.best == (
+            "application/json"):
+        return jsonify(error=message), code
+    return render_template("error.html", code=code, title=exc.name, message=message), code
