@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -46,15 +45,21 @@ started = time.perf_counter()
 summary = scanner.scan("quick")
 seconds = time.perf_counter() - started
 if {index_all}:
-    store.db.execute("UPDATE media_scan_state SET scan_state = 'INDEXED' WHERE scan_state != 'ERROR'")
+    store.db.execute("UPDATE media_scan_state SET scan_state = 'INDEXED' "
+                     "WHERE scan_state != 'ERROR'")
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({{"seconds": seconds, "rss_mb": rss, "counts": dict(summary.counts)}}))
 """
 
 
 def run_scan(db: str, roots: list[str], *, full_stat: bool, index_all: bool = False) -> dict:
-    code = CHILD.format(repo=str(HERE.parent), db=db, roots=roots,
-                        hours=0 if full_stat else 10**6, index_all=index_all)
+    code = CHILD.format(
+        repo=str(HERE.parent),
+        db=db,
+        roots=roots,
+        hours=0 if full_stat else 10**6,
+        index_all=index_all,
+    )
     started = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     result: dict = json.loads(out.stdout.strip().splitlines()[-1])
@@ -64,8 +69,11 @@ def run_scan(db: str, roots: list[str], *, full_stat: bool, index_all: bool = Fa
 
 def run_find(root: str) -> float:
     started = time.perf_counter()
-    subprocess.run(["find", root, "-type", "f", "-printf", "%p %T@ %s\n"], check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        ["find", root, "-type", "f", "-printf", "%p %T@ %s\n"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     return time.perf_counter() - started
 
 
@@ -106,9 +114,11 @@ def main() -> int:
 def report(lib: Path, roots: list[str], db: str, args: argparse.Namespace) -> None:
     first = run_scan(db, roots, full_stat=True, index_all=True)
     files = first["counts"].get("files", 0)
-    print(f"first scan: {files} files, {first['counts'].get('new', 0)} new, "
-          f"{first['seconds']:.1f}s ({files / max(first['seconds'], 1e-9):.0f} files/s incl. "
-          f"identify), peak RSS {first['rss_mb']:.0f} MB")
+    print(
+        f"first scan: {files} files, {first['counts'].get('new', 0)} new, "
+        f"{first['seconds']:.1f}s ({files / max(first['seconds'], 1e-9):.0f} files/s incl. "
+        f"identify), peak RSS {first['rss_mb']:.0f} MB"
+    )
     finds, fast, full = [], [], []
     for _ in range(args.rounds):
         finds.append(run_find(str(lib)))
@@ -121,19 +131,25 @@ def report(lib: Path, roots: list[str], db: str, args: argparse.Namespace) -> No
         proc = statistics.median(r["process_seconds"] for r in runs)
         rss = max(r["rss_mb"] for r in runs)
         changed = runs[-1]["counts"].get("new", 0) + runs[-1]["counts"].get("changed", 0)
-        print(f"{name:16s} scan {secs:.3f}s = {secs / base:.2f}x find  (process {proc:.2f}s = "
-              f"{proc / base:.2f}x)  peak RSS {rss:.0f} MB  new+changed {changed}")
+        print(
+            f"{name:16s} scan {secs:.3f}s = {secs / base:.2f}x find  (process {proc:.2f}s = "
+            f"{proc / base:.2f}x)  peak RSS {rss:.0f} MB  new+changed {changed}"
+        )
     added = add_files(lib, 0.01, files)
     find_again = run_find(str(lib))
     result = run_scan(db, roots, full_stat=False, index_all=True)
-    print(f"added-1%         {added} files added: scan {result['seconds']:.3f}s = "
-          f"{result['seconds'] / find_again:.2f}x find, new {result['counts'].get('new', 0)}, "
-          f"peak RSS {result['rss_mb']:.0f} MB")
+    print(
+        f"added-1%         {added} files added: scan {result['seconds']:.3f}s = "
+        f"{result['seconds'] / find_again:.2f}x find, new {result['counts'].get('new', 0)}, "
+        f"peak RSS {result['rss_mb']:.0f} MB"
+    )
     touched = genlib.touch_fraction(lib, 0.01, args.seed)
     result = run_scan(db, roots, full_stat=True, index_all=True)
-    print(f"touched-1%       {len(touched)} files rewritten: full-stat scan {result['seconds']:.3f}s"
-          f" = {result['seconds'] / find_again:.2f}x find, changed "
-          f"{result['counts'].get('changed', 0)}")
+    print(
+        f"touched-1%       {len(touched)} files rewritten: full-stat scan {result['seconds']:.3f}s"
+        f" = {result['seconds'] / find_again:.2f}x find, changed "
+        f"{result['counts'].get('changed', 0)}"
+    )
 
 
 if __name__ == "__main__":
