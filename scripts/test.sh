@@ -29,6 +29,14 @@ if [ ${#need[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
     fi
 fi
 
+# The browser tests drive Debian's chromium (/usr/bin/chromium) through the Playwright
+# Python package from the test extras.  Playwright's own browser download is never used
+# (no `playwright install`): the variable below keeps any tool from fetching one.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+if ! python -c "import playwright.sync_api" 2>/dev/null; then
+    python -m pip install --quiet "playwright>=1.44" || echo "warning: playwright unavailable" >&2
+fi
+
 echo "== ruff"
 ruff check .
 echo "== mypy"

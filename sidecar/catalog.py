@@ -17,6 +17,7 @@ from sidecar.errors import IdentifyError
 from sidecar.identify import Guess, identify
 from sidecar.lifecycle import Lifecycle
 from sidecar.metadata import load_valid_metadata
+from sidecar.titles import HEAD_SCORE, similarity
 from sidecar.walker import MediaFile
 
 log = logging.getLogger(__name__)
@@ -45,14 +46,31 @@ def metadata_candidates(path: str, kind: str) -> list[str]:
     return [own, os.path.join(folder, "metadata.json")] if kind == "movie" else [own]
 
 
+def describes(doc: dict[str, Any], guess: Guess) -> bool:
+    """Whether a folder's generic ``metadata.json`` is about this movie.  It was written
+    for the movie that had the folder to itself; a film added beside it later ("Star Wars
+    Collection/") must not inherit that id, so the id tag, year and title have to agree."""
+    tag = str(guess.ids.get("tmdb", ""))
+    if tag.isdigit():
+        return int(tag) == doc.get("tmdb_id")
+    year = doc.get("year")
+    if guess.year and isinstance(year, int) and abs(year - guess.year) > 1:
+        return False
+    names = [doc.get("title"), doc.get("original_title"), *(doc.get("alternative_titles") or ())]
+    return any(similarity(guess.title, n) >= HEAD_SCORE for n in names if isinstance(n, str))
+
+
 def adopt(path: str, guess: Guess) -> dict[str, Any] | None:
     """Fields for an INDEXED row when valid metadata for this file already sits beside it."""
+    own = metadata_candidates(path, guess.kind)[0]
     for candidate in metadata_candidates(path, guess.kind):
         if not os.path.exists(candidate):
             continue
         doc = load_valid_metadata(candidate)
         expected = "movie" if guess.kind == "movie" else "episode"
         if doc is None or doc.get("type") != expected:
+            continue
+        if candidate != own and not describes(doc, guess):
             continue
         owner = doc.get("show", {}) if expected == "episode" else doc
         tmdb_id = owner.get("tmdb_id")

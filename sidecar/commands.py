@@ -132,7 +132,9 @@ def match(path: str, tmdb_id: int) -> int:
     if item is None:
         print(f"scanarr: {path} is not in the library (scan it first)", file=sys.stderr)
         return 1
-    target = Lifecycle.NEW if item.state != Lifecycle.INDEXED else Lifecycle.CHANGED
+    # INDEXED and STALE cannot go back to NEW; CHANGED is the state a quick scan fetches.
+    done = (Lifecycle.INDEXED, Lifecycle.STALE)
+    target = Lifecycle.CHANGED if item.state in done else Lifecycle.NEW
     store.update_fields(item.path, tmdb_id=tmdb_id, id_source="manual")
     with contextlib.suppress(IllegalTransition):  # already NEW/CHANGED: the id is used next
         store.transition(item.path, target)

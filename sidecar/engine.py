@@ -124,7 +124,9 @@ class Engine:
             log.info("released %d unfinished item(s) on shutdown", released)
 
     def resume_fetching(self) -> None:
-        """After the key was fixed: clear the auth stop and take work again."""
+        """After the key was fixed: clear the auth stop and take work again -- including
+        the items that were released while the key was refused (they left the queue)."""
         self.worker.auth_error = None
         self.worker.client.reset_auth()
         self.queue.resume()
+        self.enqueue_pending()

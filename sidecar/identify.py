@@ -49,11 +49,13 @@ Kind = Literal["movie", "episode"]
 
 _NAME = re.compile(r"[^/\\]+")  # Windows paths arrive with backslashes
 _GENERIC_DIRS = frozenset(
-    "movies movie films film tv tv shows tvshows shows series television anime cartoons kids "
-    "documentaries videos video media downloads download complete completed incoming library "
-    "plex jellyfin emby share shares public".split()
-    + ["tv shows", "tv series"]
-)
+    {
+        "movies", "movie", "films", "film", "tv", "tv shows", "tvshows", "tv series", "shows",
+        "series", "television", "anime", "cartoons", "kids", "documentaries", "videos", "video",
+        "media", "downloads", "download", "complete", "completed", "incoming", "library",
+        "plex", "jellyfin", "emby", "share", "shares", "public",
+    }
+)  # fmt: skip
 _DISC_DIRS = frozenset({"video_ts", "audio_ts", "bdmv", "stream", "playlist", "certificate"})
 _PART_DIR = re.compile(r"^(?:cd|dis[ck]|dvd|part|pt)[ ._-]*(\d{1,2})$", re.IGNORECASE)
 _MOVIE_DIR = re.compile(r"\((?:18[89]|19\d|20\d)\d\)\s*$")
@@ -112,16 +114,12 @@ def _fast_identify(
         return None
 
 
-def _guessit_identify(
-    path: str, roots: Sequence[str] = (), nfo_text: str | None = None
-) -> Guess:
+def _guessit_identify(path: str, roots: Sequence[str] = (), nfo_text: str | None = None) -> Guess:
     """``identify`` with guessit reading every title: the baseline the fast path must match."""
     return _identify(path, roots, nfo_text, guessit_title)
 
 
-def _identify(
-    path: str, roots: Sequence[str], nfo_text: str | None, read: TitleReader
-) -> Guess:
+def _identify(path: str, roots: Sequence[str], nfo_text: str | None, read: TitleReader) -> Guess:
     where = _locate(path, roots)
     guess = _episode(where, read) or _movie(where, read)
     names = [where.stem, *(name.text for name in reversed(where.folders))]
@@ -217,6 +215,8 @@ def _episode(where: _Where, read: TitleReader) -> Guess | None:
     texts = [show.text if show else "", season[1] if season else ""]
     if marker is not None:
         texts.append(where.stem[: marker.start])
+    elif parent is not None:  # an obfuscated file in its release folder names nothing itself
+        marker = find_marker(parent.text)  # Show.S01E04.1080p-GRP/a8f3k2.mkv
     title = _show_title(texts, read)
     return Guess(
         kind="episode",

@@ -21,9 +21,7 @@ from collections.abc import Iterable
 
 ID_KEYS = ("tmdb", "imdb", "tvdb")
 
-_TAG = re.compile(
-    r"[\[{]\s*(tmdb|imdb|tvdb)(?:id)?\s*[-=]\s*(tt\d+|\d+)\s*[\]}]", re.IGNORECASE
-)
+_TAG = re.compile(r"[\[{]\s*(tmdb|imdb|tvdb)(?:id)?\s*[-=]\s*(tt\d+|\d+)\s*[\]}]", re.IGNORECASE)
 # Tags that are never part of a title: ids, and Plex editions ``{edition-Director's Cut}``.
 _STRIPPABLE = re.compile(
     r"\s*[\[{]\s*(?:(?:tmdb|imdb|tvdb)(?:id)?\s*[-=][^\]}]*|edition[-=][^\]}]*)[\]}]",
@@ -32,9 +30,7 @@ _STRIPPABLE = re.compile(
 _BARE_IMDB = re.compile(r"(?<![a-z0-9])(tt\d{7,8})(?![0-9])", re.IGNORECASE)
 
 _NFO_ROOT = re.compile(r"<\s*(movie|tvshow|episodedetails|musicvideo)\b", re.IGNORECASE)
-_NFO_UNIQUEID = re.compile(
-    r"<uniqueid\b([^>]*)>\s*([^<\s]+)\s*</uniqueid\s*>", re.IGNORECASE
-)
+_NFO_UNIQUEID = re.compile(r"<uniqueid\b([^>]*)>\s*([^<\s]+)\s*</uniqueid\s*>", re.IGNORECASE)
 _NFO_TYPE = re.compile(r"""\btype\s*=\s*["']?\s*(\w+)""", re.IGNORECASE)
 _NFO_TAG = re.compile(
     r"<(tmdbid|tmdb_id|imdbid|imdb_id|imdb|tvdbid|tvdb_id|id)>\s*([^<\s]+)\s*</\1\s*>",
@@ -87,7 +83,7 @@ def bare_imdb_id(names: Iterable[str]) -> str | None:
     name may carry it for a different cut or a compilation.
     """
     for name in names:
-        if "tt" in name or "TT" in name:
+        if "tt" in name.lower():
             match = _BARE_IMDB.search(name)
             if match:
                 return match.group(1).lower()

@@ -28,10 +28,14 @@ _PAREN_YEAR = re.compile(r"\((?:19|20)\d{2}\)")
 _SEASON_DIR = re.compile(
     r"^(?:season|saison|staffel|temporada|series)[ ._-]*(\d{1,4})$|^s(\d{1,2})$|^(specials?)$", _I
 )
-_SEASON_WORD = re.compile(r"(?<![a-z0-9])(?:season|saison|staffel|temporada)[ ._-]*(\d{1,4})(?![0-9])", _I)
+_SEASON_WORD = re.compile(
+    r"(?<![a-z0-9])(?:season|saison|staffel|temporada)[ ._-]*(\d{1,4})(?![0-9])", _I
+)
 _SEASON_PACK = re.compile(r"(?<![a-z0-9])s(\d{1,2})(?=$|[ ._-])", _I)
 
-_PART = re.compile(r"(^|\s*-\s*|[ ._-])(cd|dvd|part|pt|dis[ck])[ ._-]?(\d{1,2}|[a-d])(?=$|[ ._-])", _I)
+_PART = re.compile(
+    r"(^|\s*-\s*|[ ._-])(cd|dvd|part|pt|dis[ck])[ ._-]?(\d{1,2}|[a-d])(?=$|[ ._-])", _I
+)
 _YEAR_TOKEN = re.compile(r"(?<=[ ._(\[])(?:19|20)\d{2}(?=$|[ ._)\]])")
 _VERSION = re.compile(
     r"^(?P<head>.*?\((?:18[89]|19\d|20\d)\d\))\s*"

@@ -41,6 +41,11 @@ class RateLimiter(Protocol):
     def acquire(self, cost: int = 1) -> None:
         """Block until ``cost`` more requests fit in the budget, then count them."""
 
+    def complete(self) -> None:
+        """The caller's request has its answer: it stays in the window until ``per`` seconds
+        from *now*.  Counting a request from its start would let the server see more than
+        ``rate`` in a window, because requests arrive anywhere between start and answer."""
+
     def penalize(self, retry_after: float | None = None) -> float:
         """Report a 429: pause *every* caller and lower the rate; return the pause in seconds."""
 
@@ -111,9 +116,11 @@ def decide(
 ) -> float:
     """Seconds to wait before ``cost`` more requests may start at ``now`` (0.0 = go now).
 
-    ``stamps`` are the start times of earlier requests (any order, older ones ignored).
+    ``stamps`` are the times of earlier requests (any order, older ones ignored): their
+    start, moved to their completion once the answer is in (see ``RateLimiter.complete``).
     A stamp leaves the window once ``now - stamp >= per``, so granting only while
-    ``younger + cost <= limit`` keeps every rolling window at ``limit`` or fewer.
+    ``younger + cost <= limit`` keeps every rolling window at ``limit`` or fewer -- as the
+    *server* sees arrivals too, since each arrival lies between its start and completion.
     """
     if now < paused_until:
         return paused_until - now
@@ -205,6 +212,7 @@ class TokenBucket:
         self._clock, self._sleep, self._rng = clock, sleep, rng
         self._lock = threading.Lock()
         self._stamps: deque[float] = deque(maxlen=self.policy.rate)
+        self._started = threading.local()  # each thread's last start stamp, for complete()
         self._state = Adaptive(rate=float(self.policy.rate))
         self._counters = _Counters()
 
@@ -235,8 +243,21 @@ class TokenBucket:
             )
             if wait <= 0:
                 self._stamps.extend([now] * cost)
+                self._started.stamp = now
                 self._counters.acquired += cost
             return wait
+
+    def complete(self) -> None:
+        """Move this thread's last start stamp to now (its answer has arrived)."""
+        started = getattr(self._started, "stamp", None)
+        if started is None:
+            return
+        self._started.stamp = None
+        with self._lock:
+            for index, stamp in enumerate(self._stamps):
+                if stamp == started:
+                    self._stamps[index] = self._clock()
+                    return
 
     def penalize(self, retry_after: float | None = None) -> float:
         with self._lock:

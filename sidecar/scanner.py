@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from sidecar import catalog
 from sidecar.lifecycle import PRESENT, Lifecycle
 from sidecar.state import DirRow, StateStore
-from sidecar.walker import DirListed, DirRecord, MediaFile, walk
+from sidecar.walker import DirListed, DirRecord, MediaFile, WalkEvent, walk
 
 log = logging.getLogger(__name__)
 MODES = ("quick", "refresh", "full")
@@ -96,7 +96,7 @@ class Scanner:
                 summary.errors.append(f"{path}: not inside a library root")
                 summary.counts["walk_errors"] += 1
             elif self._root_ok(root, summary):
-                targets.append((root, target if os.path.isdir(target) else os.path.dirname(target)))
+                targets.append((root, _existing_folder(target, root)))
         return targets
 
     def root_of(self, path: str) -> str | None:
@@ -133,20 +133,30 @@ class Scanner:
             summary.counts["walk_errors"] += 1
             summary.errors.append(f"{path}: {reason}")
 
-        for event in walk(start, known=known, mode="full" if full_stat else "fast",
-                          on_error=on_error):
-            summary.counts["dirs"] += 1
-            if isinstance(event, DirListed):
-                self._diff_dir(root, event, known.get(event.path), summary)
-                pending.append(DirRow(event.path, event.mtime_ns, event.subdirs, event.signature))
-                if len(pending) >= DIR_FLUSH:
-                    self.store.save_dirs(root, pending)
-                    pending.clear()
-            else:
-                summary.counts["dirs_skipped"] += 1
-            if progress and summary.counts["dirs"] % 500 == 0:
-                progress(summary.counts)
+        events = walk(start, known=known, mode="full" if full_stat else "fast", on_error=on_error)
+        try:
+            for event in events:
+                self._on_event(root, event, known, pending, summary)
+                if progress and summary.counts["dirs"] % 500 == 0:
+                    progress(summary.counts)
+        except OSError as exc:  # the folder to walk itself: vanished or unreadable just now
+            on_error(start, exc.strerror or str(exc))
         self.store.save_dirs(root, pending)
+
+    def _on_event(self, root: str, event: WalkEvent, known: dict[str, DirRecord],
+                  pending: list[DirRow], summary: ScanSummary) -> None:
+        """One walked folder: diffed against its rows and remembered, or counted skipped."""
+        summary.counts["dirs"] += 1
+        if isinstance(event, DirListed) and not storable(event.path):
+            return  # the walker reported the undecodable name; SQLite text cannot hold it
+        if isinstance(event, DirListed):
+            self._diff_dir(root, event, known.get(event.path), summary)
+            pending.append(DirRow(event.path, event.mtime_ns, event.subdirs, event.signature))
+            if len(pending) >= DIR_FLUSH:
+                self.store.save_dirs(root, pending)
+                pending.clear()
+        else:
+            summary.counts["dirs_skipped"] += 1
 
     def _diff_dir(self, root: str, listing: DirListed, before: DirRecord | None,
                   summary: ScanSummary) -> None:
@@ -158,7 +168,7 @@ class Scanner:
             if listing.unchanged:
                 return
         rows = self.store.file_stats_in_dir(listing.path)
-        on_disk = {media.path: media for media in listing.files}
+        on_disk = {media.path: media for media in listing.files if storable(media.path)}
         unseen = [media for path, media in on_disk.items() if path not in rows]
         self._record_new(root, unseen, summary)
         for path, media in on_disk.items():
@@ -169,7 +179,7 @@ class Scanner:
         summary.counts["missing"] += self.store.transition_many(gone, Lifecycle.MISSING)
 
     def _vanish_subdirs(self, parent: str, names: Iterable[str], summary: ScanSummary) -> None:
-        for name in names:
+        for name in filter(storable, names):
             folder = os.path.join(parent, name)
             gone = self.store.paths_under(folder)
             summary.counts["missing"] += self.store.transition_many(gone, Lifecycle.MISSING)
@@ -195,8 +205,29 @@ class Scanner:
         if state == Lifecycle.MISSING:
             self.store.transition(media.path, Lifecycle.NEW, **fields)
             summary.counts["new"] += 1
-        elif state in (Lifecycle.NEW, Lifecycle.PROCESSING):
+        elif state in (Lifecycle.NEW, Lifecycle.CHANGED, Lifecycle.PROCESSING):
             self.store.update_fields(media.path, **fields)  # still copying, or being fetched
         else:
             self.store.transition(media.path, Lifecycle.CHANGED, **fields)
             summary.counts["changed"] += 1
+
+
+def storable(path: str) -> bool:
+    """SQLite stores UTF-8 text: a name that was not valid UTF-8 on disk (a surrogate-escaped
+    str) cannot be a row.  The walker logs and reports such names; the scan skips them."""
+    if path.isascii():
+        return True
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _existing_folder(target: str, root: str) -> str:
+    """The folder to walk for a PATH argument: the path itself, or for a file or a path
+    that is gone (a deletion being reported) the nearest folder above it, up to the root."""
+    folder = target
+    while folder != root and not os.path.isdir(folder):
+        folder = os.path.dirname(folder)
+    return folder

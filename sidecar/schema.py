@@ -90,14 +90,29 @@ def _v1(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1]
+def _v2(db: sqlite_utils.Database) -> None:
+    """A compressed copy of the last show answer, so an episode added to a season fetched
+    recently costs no request even in a later ``scanarr scan`` process."""
+    db.table("shows").add_column("payload", bytes)
+    db.table("shows").add_column("payload_at", float)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
 
 
 def migrate(db: sqlite_utils.Database) -> int:
-    """Bring the database to the newest version; returns that version."""
-    current = db.execute("PRAGMA user_version").fetchone()[0]
-    for version, step in enumerate(MIGRATIONS[current:], start=current + 1):
+    """Bring the database to the newest version; returns that version.
+
+    Each step runs in its own explicit transaction (the store's connections autocommit, so
+    ``with conn`` alone would not make a half-done step roll back), and the version is read
+    again under the write lock: two processes opening a fresh database at once (``serve``
+    and a ``scanarr scan``) must not both run the same step.
+    """
+    while db.execute("PRAGMA user_version").fetchone()[0] < len(MIGRATIONS):
         with db.conn:
-            step(db)
-            db.execute(f"PRAGMA user_version = {version}")
+            db.execute("BEGIN IMMEDIATE")
+            current = db.execute("PRAGMA user_version").fetchone()[0]
+            if current < len(MIGRATIONS):
+                MIGRATIONS[current](db)
+                db.execute(f"PRAGMA user_version = {current + 1}")
     return len(MIGRATIONS)

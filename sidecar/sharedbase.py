@@ -12,6 +12,7 @@ turns it into something this instance can safely decide on.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, replace
 from typing import Literal
@@ -107,21 +108,33 @@ def redact(url: str) -> str:
 def usable(policy: Policy, state: Adaptive, now: float) -> Adaptive:
     """Stored adaptive state as this instance may act on it at ``now``.
 
-    * The rate is kept inside this instance's own ``[floor_rate, rate]``: instances
-      configured with different budgets each stay within their own (the strictest wins).
-    * Times further ahead than ``max_pause`` can only come from a clock that stepped
-      back; they are cut so a clock step cannot park every instance for hours.
-    * Then :func:`~sidecar.ratelimit.recovered`, exactly as the in-process limiter does.
+    The rate is kept inside this instance's own ``[floor_rate, rate]``: instances
+    configured with different budgets each stay within their own (the strictest wins).
+    Times are :func:`clamped`, then :func:`~sidecar.ratelimit.recovered` applies, exactly
+    as in the in-process limiter.
     """
+    rate = min(max(state.rate, policy.floor_rate), float(policy.rate))
+    return recovered(policy, replace(clamped(policy, state, now), rate=rate), now)
+
+
+def from_the_future(policy: Policy, state: Adaptive, now: float) -> bool:
+    """Times further ahead than ``max_pause`` can only come from a clock that stepped back."""
+    horizon = now + policy.max_pause
+    return state.paused_until > horizon or (state.calm_since or -math.inf) > horizon
+
+
+def clamped(policy: Policy, state: Adaptive, now: float) -> Adaptive:
+    """``state`` with its times cut to ``now + max_pause``.
+
+    Stores must *write* the result back when :func:`from_the_future` is true: cutting only
+    on read would push the end of the pause ahead on every read, forever.
+    """
+    if not from_the_future(policy, state, now):
+        return state
     horizon = now + policy.max_pause
     calm = state.calm_since
-    state = replace(
-        state,
-        rate=min(max(state.rate, policy.floor_rate), float(policy.rate)),
-        paused_until=min(state.paused_until, horizon),
-        calm_since=None if calm is None else min(calm, horizon),
-    )
-    return recovered(policy, state, now)
+    return replace(state, paused_until=min(state.paused_until, horizon),
+                   calm_since=None if calm is None else min(calm, horizon))
 
 
 def full_recovery_seconds(policy: Policy) -> float:

@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sidecar.ratelimit import Adaptive, Clock, Policy, Rng, decide, limit_of, penalized
-from sidecar.sharedbase import usable
+from sidecar.sharedbase import clamped, from_the_future, usable
 
 DB_NAME = "scanarr-shared.sqlite3"
 BUSY_TIMEOUT = 10.0  # seconds; transactions last microseconds, so this means "stuck"
@@ -127,19 +127,24 @@ class SqliteBudget:
         self.db = SharedDb(folder)
         self.clock = clock
 
-    def take(self, policy: Policy, cost: int) -> float:
-        """Take ``cost`` slots and return 0.0, or return the seconds to wait: one transaction."""
+    def take(self, policy: Policy, cost: int) -> tuple[float, float]:
+        """One transaction: take ``cost`` slots (wait 0.0) or not; return (wait, now)."""
         with self.db.transaction() as db:
             now = self.clock()
             db.execute("DELETE FROM budget_stamps WHERE t <= ?", (now - policy.per,))
             db.execute("UPDATE budget_stamps SET t = ? WHERE t > ?", (now, now))  # clock went back
             stamps = [t for (t,) in db.execute("SELECT t FROM budget_stamps")]
-            state = usable(policy, _state(db, policy)[0], now)
+            stored = _state(db, policy)[0]
+            if from_the_future(policy, stored, now):
+                fixed = clamped(policy, stored, now)
+                db.execute("UPDATE budget_state SET paused_until = ?, calm_since = ? WHERE id = 1",
+                           (fixed.paused_until, fixed.calm_since))
+            state = usable(policy, stored, now)
             limit = limit_of(state.rate)
             wait = decide(stamps, limit, policy.per, now, state.paused_until, cost)
             if wait <= 0:
                 db.executemany("INSERT INTO budget_stamps (t) VALUES (?)", [(now,)] * cost)
-            return wait
+            return wait, now
 
     def penalize(
         self, policy: Policy, retry_after: float | None, rng: Rng

@@ -16,6 +16,7 @@ import logging
 import sqlite3
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -411,6 +412,26 @@ class StateStore:
         with self.db.conn:
             self.db.table("shows").upsert({"show_dir": show_dir, **fields}, pk="show_dir")
 
+    def cached_show(self, show_dir: str, newer_than: float) -> dict[str, Any] | None:
+        row = self.db.execute("SELECT payload FROM shows WHERE show_dir = ? AND payload_at > ?",
+                              [show_dir, newer_than]).fetchone()
+        if row is None or row[0] is None:
+            return None
+        data: dict[str, Any] = json.loads(zlib.decompress(row[0]))
+        data["seasons"] = {int(k): v for k, v in data.get("seasons", {}).items()}
+        return data
+
+    @retry_locked
+    def cache_show(self, show_dir: str, show: Mapping[str, Any], older_than: float) -> None:
+        """Keep this answer; drop every cached answer older than ``older_than``."""
+        blob = zlib.compress(json.dumps(show, separators=(",", ":")).encode("utf-8"), 6)
+        with self.db.conn:
+            self.db.execute("UPDATE shows SET payload = NULL, payload_at = NULL "
+                            "WHERE payload_at <= ?", [older_than])
+            self.db.table("shows").upsert(
+                {"show_dir": show_dir, "payload": blob, "payload_at": self.clock()},
+                pk="show_dir")
+
     # -- directory cache ----------------------------------------------------------------
 
     def load_dirs(self, root: str) -> dict[str, DirRow]:
@@ -478,6 +499,40 @@ class StateStore:
                 return
             last = rows[-1]["id"]
             yield from (Item.from_row(r) for r in rows)
+
+    # -- pending host events (webhook intake) ------------------------------------------
+    # A webhook is answered 202 only after its event is stored here, so an event survives
+    # a crash or restart between "accepted" and "resolved"; intake deletes it when done.
+
+    @retry_locked
+    def add_event(self, host: str, item_id: str, payload: Mapping[str, Any]) -> int:
+        """Persist one accepted host event; returns its id."""
+        with self.db.conn:
+            cur = self.db.execute(
+                "INSERT INTO pending_events (host, item_id, payload, received_at, attempts) "
+                "VALUES (?, ?, ?, ?, 0)", [host, item_id, json.dumps(dict(payload)),
+                                           self.now_iso()])
+        return int(cur.lastrowid or 0)
+
+    def pending_events(self, limit: int = 1000) -> list[dict[str, Any]]:
+        """Oldest first; ``payload`` decoded."""
+        rows = self._rows("SELECT * FROM pending_events ORDER BY id LIMIT ?", [limit])
+        return [{**dict(r), "payload": json.loads(r["payload"] or "{}")} for r in rows]
+
+    @retry_locked
+    def delete_event(self, event_id: int) -> None:
+        with self.db.conn:
+            self.db.execute("DELETE FROM pending_events WHERE id = ?", [event_id])
+
+    @retry_locked
+    def bump_event(self, event_id: int, error: str) -> int:
+        """Count one failed attempt; returns the attempts so far."""
+        with self.db.conn:
+            self.db.execute("UPDATE pending_events SET attempts = attempts + 1, last_error = ? "
+                            "WHERE id = ?", [error[:500], event_id])
+        row = self.db.execute("SELECT attempts FROM pending_events WHERE id = ?",
+                              [event_id]).fetchone()
+        return int(row[0]) if row else 0
 
 
 def _encode(fields: Mapping[str, Any]) -> dict[str, Any]:

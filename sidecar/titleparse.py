@@ -5,7 +5,8 @@ Plex/Jellyfin conventions (``Title (Year)``, ``Title``) are read by the regexes,
 give up (``None``) on anything that looks like a release name so guessit can read it.
 The guessit answer is then repaired for its known traps (research/tmdb-and-naming.md §6):
 ``Part N``, ``Vol N`` and ``Episode N`` eaten from titles, ``Sample`` and ``us`` eaten as
-tags, numeric titles read as years (``1917``, ``2001 A Space Odyssey``).
+tags, numeric titles read as years (``1917``, ``2001 A Space Odyssey``), and one-word
+titles that are also tags (``Cam (2018)``, ``Remastered (2015)``) lost altogether.
 
 Names given here never contain id tags, multi-part or multi-version suffixes, or episode
 markers: ``sidecar.naming`` and ``sidecar.idtags`` take those off first.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +35,10 @@ _RELEASE_TOKEN = re.compile(
 )
 _YEARISH = re.compile(r"(?<![0-9])(?:19|20)\d{2}(?![0-9])")
 _NUMERIC = re.compile(r"[\W\d_]*\d[\W\d_]*")
+_NAMED = re.compile(r"^(?P<title>[^()\[\]{}]*[^\W\d_][^()\[\]{}]*?)\s*\((?:18[89]|19\d|20\d)\d\)$")
+# guessit's API object re-configures shared state on every call: one caller at a time.
+# It is pure-Python CPU work under the GIL, so the lock costs no throughput.
+_GUESSIT_LOCK = threading.Lock()
 _MAX_NAME = 1024  # 4x any file system's name limit: bounds guessit's work on garbage
 _TRAILING_ARTICLE = re.compile(r"^(?P<rest>.+?),\s*(?P<article>the|an?)$", re.IGNORECASE)
 # Structure (parts, seasons, episodes) is ours (sidecar.naming): guessit keeps those words
@@ -88,7 +94,8 @@ def guessit_title(text: str) -> Title:
 @functools.lru_cache(maxsize=4096)  # a show folder is read once per episode
 def _guessit_cached(text: str) -> Title:
     try:
-        found: dict[str, Any] = dict(_guessit()(text, _GUESSIT_OPTIONS))
+        with _GUESSIT_LOCK:
+            found: dict[str, Any] = dict(_guessit()(text, _GUESSIT_OPTIONS))
     except Exception:
         return Title("")
     title = _text(found.get("title"))
@@ -127,7 +134,7 @@ def _guessit() -> Callable[..., Any]:
     """Import guessit on first use: the fast path and CLI start-up never pay for it."""
     from guessit import guessit
 
-    return guessit  # type: ignore[no-any-return]
+    return guessit
 
 
 def _text(value: object, joiner: str = " ") -> str:
@@ -152,9 +159,11 @@ def _restore_eaten_word(text: str, title: str, found: dict[str, Any]) -> str:
 
 
 def _numeric_title(text: str, title: str, year: int | None) -> tuple[str, int | None]:
-    """Repair numeric titles guessit reads as years (``1917``, ``2001 A Space Odyssey``).
+    """Repair titles guessit read as a year or a tag.
 
-    A year in parentheses is always a year; a bare leading one is the title's.
+    A year in parentheses is always a year; a bare leading one is the title's (``1917``,
+    ``2001 A Space Odyssey``).  A title that is one tag word (``Cam (2018)``, ``HD``,
+    ``Remastered``) is what the user typed before the year.
     """
     if year is not None and f"({year})" not in text:
         if not title:
@@ -162,6 +171,9 @@ def _numeric_title(text: str, title: str, year: int | None) -> tuple[str, int | 
         if text.startswith(str(year)) and not title.startswith(str(year)):
             return f"{year} {title}", None
     if not title:
+        named = _NAMED.match(text)
+        if named:
+            return named.group("title"), year
         bare = re.sub(r"\((?:19|20)\d{2}\)", "", text).strip(" ._-")
         if _NUMERIC.fullmatch(bare):
             return bare, year

@@ -224,7 +224,10 @@ class Transport:
         def send() -> requests.Response:
             self.limiter.acquire()
             self.stats.bump("requests")
-            return self.session.get(url, params=query, headers=headers, timeout=self.timeout)
+            try:
+                return self.session.get(url, params=query, headers=headers, timeout=self.timeout)
+            finally:
+                self.limiter.complete()
 
         response = self.run(f"GET {path}", send, self._api_verdict)
         return self._result(path, response, etag)

@@ -31,7 +31,7 @@ from sidecar.writer import Writer
 
 log = logging.getLogger(__name__)
 SHOW_CACHE_SIZE = 64
-SHOW_CACHE_SECONDS = 6 * 3600
+SHOW_CACHE_SECONDS = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -42,28 +42,33 @@ class Options:
 
 
 class ShowCache:
-    """Recently fetched shows, so episodes arriving after their season was fetched cost
-    no request (a season landing as 20 webhooks, a follow-up job)."""
+    """Recently fetched shows, so an episode arriving after its season was fetched costs
+    no request: in memory for bursts (a season landing as 20 webhooks), and compressed in
+    the database so a later ``scanarr scan`` process benefits too."""
 
-    def __init__(self, clock: Callable[[], float]) -> None:
-        self._clock = clock
-        self._items: OrderedDict[int, tuple[float, dict[str, Any]]] = OrderedDict()
+    def __init__(self, store: StateStore, clock: Callable[[], float]) -> None:
+        self._store, self._clock = store, clock
+        self._items: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, tmdb_id: int, seasons: Iterable[int]) -> dict[str, Any] | None:
+    def get(self, show_dir: str, tmdb_id: int, seasons: Iterable[int]) -> dict[str, Any] | None:
+        fresh_after = self._clock() - SHOW_CACHE_SECONDS
         with self._lock:
-            entry = self._items.get(tmdb_id)
-            if entry is None or self._clock() - entry[0] > SHOW_CACHE_SECONDS:
-                return None
-            show = entry[1]
-            return show if set(seasons) <= set(show["seasons"]) else None
+            entry = self._items.get(show_dir)
+        show = entry[1] if entry and entry[0] > fresh_after else (
+            self._store.cached_show(show_dir, fresh_after))
+        if show is None or show.get("id") != tmdb_id or not set(seasons) <= set(show["seasons"]):
+            return None
+        return show
 
-    def put(self, tmdb_id: int, show: dict[str, Any]) -> None:
+    def put(self, show_dir: str, show: dict[str, Any]) -> None:
+        now = self._clock()
         with self._lock:
-            self._items[tmdb_id] = (self._clock(), show)
-            self._items.move_to_end(tmdb_id)
+            self._items[show_dir] = (now, show)
+            self._items.move_to_end(show_dir)
             while len(self._items) > SHOW_CACHE_SIZE:
                 self._items.popitem(last=False)
+        self._store.cache_show(show_dir, show, now - SHOW_CACHE_SECONDS)
 
 
 class Worker:
@@ -75,7 +80,7 @@ class Worker:
         self.store, self.client, self.writer, self.options = store, client, writer, options
         self.notify = notify
         self.clock = clock
-        self.shows = ShowCache(clock)
+        self.shows = ShowCache(store, clock)
         self.auth_error: str | None = None
         self._done_lock = threading.Lock()
         self.items_done = 0  # items finished (any outcome): drives progress bars
@@ -112,9 +117,13 @@ class Worker:
     def _movie(self, items: list[Item], force: bool) -> list[str]:
         first = items[0]
         tmdb_id = first.tmdb_id or self._match(first, "movie")
-        result = self.client.movie(tmdb_id, etag=None if force else first.etag)
+        # A changed file is rewritten whatever TMDB says, so it asks for the body, not a 304.
+        etag = None if force or first.claimed_from == Lifecycle.CHANGED else first.etag
+        result = self.client.movie(tmdb_id, etag=etag)
         if self._unchanged(items, result, force):
             return []
+        if result.data is None:  # a 304, but the files beside the media are gone: the body
+            result = self.client.movie(tmdb_id)
         assert result.data is not None
         doc = metadata.movie_document(
             result.data, language=self.options.language, fetched_at=self._now(),
@@ -141,15 +150,17 @@ class Worker:
     def _show(self, items: list[Item], force: bool) -> list[str]:
         show_dir = items[0].show_dir or items[0].parent_path
         known = self.store.show(show_dir) or {}
-        tmdb_id = known.get("tmdb_id") or next((i.tmdb_id for i in items if i.tmdb_id), None)
+        manual = next((i.tmdb_id for i in items if i.id_source == "manual" and i.tmdb_id), None)
+        tmdb_id = manual or known.get("tmdb_id") or next(
+            (i.tmdb_id for i in items if i.tmdb_id), None)
         tmdb_id = tmdb_id or self._match(items[0], "tv")
         seasons = sorted({i.season for i in items if i.season is not None and i.episodes})
-        show = None if force else self.shows.get(tmdb_id, seasons)
+        show = None if force else self.shows.get(show_dir, tmdb_id, seasons)
         if show is None:
-            show = self._fetch_show(tmdb_id, seasons)
+            show = self._fetch_show(show_dir, tmdb_id, seasons)
         dates = [i.air_date for i in items if i.air_date and not i.episodes]
         if dates:
-            show = self._add_dated_seasons(tmdb_id, show, dates)
+            show = self._add_dated_seasons(show_dir, tmdb_id, show, dates)
         show_doc = metadata.show_document(
             {**show, "seasons": show.get("season_summaries", [])},
             language=self.options.language, fetched_at=self._now(),
@@ -164,20 +175,19 @@ class Worker:
                 self._fail([item], exc)
         return written
 
-    def _fetch_show(self, tmdb_id: int, seasons: Sequence[int]) -> dict[str, Any]:
+    def _fetch_show(self, show_dir: str, tmdb_id: int, seasons: Sequence[int]) -> dict[str, Any]:
         result = self.client.tv(tmdb_id, seasons)
         assert result.data is not None
-        self.shows.put(tmdb_id, result.data)
+        self.shows.put(show_dir, result.data)
         return result.data
 
-    def _add_dated_seasons(self, tmdb_id: int, show: dict[str, Any],
+    def _add_dated_seasons(self, show_dir: str, tmdb_id: int, show: dict[str, Any],
                            dates: list[str]) -> dict[str, Any]:
         """Fetch the seasons that may hold date-named episodes, if not fetched yet."""
         wanted = seasons_for_dates(show.get("season_summaries", []), dates)
         if wanted <= set(show["seasons"]):
             return show
-        fuller = self._fetch_show(tmdb_id, sorted(wanted | set(show["seasons"])))
-        return fuller
+        return self._fetch_show(show_dir, tmdb_id, sorted(wanted | set(show["seasons"])))
 
     def _episode(self, item: Item, show: dict[str, Any], tmdb_id: int, force: bool) -> list[str]:
         numbers: tuple[int, ...] = item.episodes

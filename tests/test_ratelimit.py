@@ -323,3 +323,28 @@ def test_penalized_and_recovered_are_pure() -> None:
         rate=31.5, paused_until=101.0, strikes=0, calm_since=161.0
     )
     assert recovered(policy, after, 1000.0).calm_since is None  # fully recovered
+
+
+def test_complete_keeps_a_request_in_the_window_until_its_answer_arrived() -> None:
+    """Counted from its completion, a slow request cannot let the server see > rate/window."""
+    clock = FakeClockForComplete()
+    bucket = TokenBucket(2, 1.0, clock=clock, sleep=clock.sleep, rng=lambda: 0.0)
+    bucket.acquire()
+    clock.now = 0.9  # the first answer took 0.9 s to arrive
+    bucket.complete()
+    bucket.acquire()
+    bucket.complete()
+    clock.now = 1.0
+    bucket.acquire()  # must wait until 0.9 + 1.0: the first request may have arrived at 0.89
+    assert clock.now >= 1.9
+
+
+class FakeClockForComplete:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds

@@ -52,10 +52,14 @@ class SpyLimiter:
 
     def __init__(self) -> None:
         self.acquired = 0
+        self.completed = 0
         self.penalties: list[float | None] = []
 
     def acquire(self, cost: int = 1) -> None:
         self.acquired += cost
+
+    def complete(self) -> None:
+        self.completed += 1
 
     def penalize(self, retry_after: float | None = None) -> float:
         self.penalties.append(retry_after)

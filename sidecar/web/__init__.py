@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 BLUEPRINTS = ("health", "webhooks", "auth", "pages", "api", "metrics")
 OPTIONAL = frozenset({"health", "webhooks"})  # written by another team member
+OWN = frozenset({"auth", "pages", "api", "metrics"})
+FORM_BODY_BYTES = 256 * 1024  # a settings form is a few KB; nothing of ours takes more
 HERE = Path(__file__).resolve().parent
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
@@ -64,6 +66,7 @@ def create_app(service: Service, *, testing: bool = False) -> Flask:
     app.extensions[LIMITER] = LoginLimiter()
     app.jinja_env.globals.update(csrf_token=csrf_token, logged_in=logged_in,
                                  version=__version__)
+    app.before_request(_limit_body)
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, _http_error)
     for name in BLUEPRINTS:
@@ -92,6 +95,12 @@ def _secret_key(service: Service) -> str:
         key = secrets.token_hex(32)
         service.store.save_settings({SECRET_KEY_SETTING: key})
     return key
+
+
+def _limit_body() -> None:
+    """Our forms and JSON are small; only the webhook routes may take more (their own limit)."""
+    if request.blueprint in OWN:
+        request.max_content_length = FORM_BODY_BYTES
 
 
 def _security_headers(response: Response) -> Response:

@@ -23,19 +23,29 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redirect,
-                   render_template, request, session, url_for)
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask import Response as FlaskResponse
 from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.wrappers import Response
 
-from sidecar.config import SOURCE_ENV
 from sidecar.errors import ConfigError
-from sidecar.web.common import safe_next, service
+from sidecar.web.common import MIN_PASSWORD_LENGTH, safe_next, service
 
 bp = Blueprint("auth", __name__)
 
 MAX_FAILURES = 5
 FAILURE_WINDOW_S = 300.0
-MIN_PASSWORD_LENGTH = 8
 HASH_PREFIXES = ("scrypt:", "pbkdf2:")
 LIMITER = "scanarr.login_limiter"
 CSRF_FIELD, CSRF_HEADER = "csrf_token", "X-CSRF-Token"
@@ -170,7 +180,7 @@ def require_page_login() -> Response | None:
     return None
 
 
-def require_api_login() -> tuple[Response, int] | None:
+def require_api_login() -> tuple[FlaskResponse, int] | None:
     """before_request for the JSON API: 401 without a session, 403 without the CSRF header."""
     if not password_configured() or not logged_in():
         return jsonify(error="not logged in"), 401
@@ -242,7 +252,3 @@ def setup() -> Response | str | tuple[str, int]:
     start_session()
     flash("Admin password saved. Next: set your TMDB key and library folders.", "ok")
     return redirect(url_for("pages.settings"))
-
-
-def password_from_env() -> bool:
-    return service().settings.source("admin_password") == SOURCE_ENV

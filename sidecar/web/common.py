@@ -26,6 +26,7 @@ EXTENSION = "scanarr"
 SECRET_KEY_SETTING = "_web_secret_key"  # stored beside the settings, never a manifest key
 MASK = "***"
 MIN_SECRET_LENGTH = 4  # shorter values are not worth scrubbing (and would mangle text)
+MIN_PASSWORD_LENGTH = 8
 
 
 class Service(Protocol):

@@ -1,0 +1,292 @@
+"""Host events -> work: persisted, debounced, resolved, mapped, recorded, enqueued.
+
+The webhook route only stores the event (:meth:`Intake.submit`) and answers 202, so
+the host never waits on us and an accepted event survives a restart.  This module's
+thread then takes the stored events in batches -- it waits until no event arrived for
+``debounce`` seconds (at most ``max_delay``), because a season landing as 20 webhooks
+should become one scan of its folder and one show job -- and for each event:
+
+1. asks the host for the item's paths (neither host's webhook carries one);
+2. maps them to Scanarr's paths; a path outside the library roots (a bad mapping, a
+   ``..`` trick) is dropped with a logged reason and never scanned or written;
+3. records the files (a scan of just those folders) and gives NEW movies the ids the
+   host already knows (Plex ``Guid``, Jellyfin ``Provider_tmdb``), so no search is needed;
+4. queues the NEW/CHANGED items at HIGH priority right away: the host imported them
+   already, so the settle window that protects half-copied files does not apply.
+
+An event the host cannot resolve yet (host down, item unknown) is retried with backoff
+a few times and then dropped with its reason in the log; it never blocks other events.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from sidecar.errors import HostError, OutsideRoots
+from sidecar.host import HostEvent
+from sidecar.hostevents import Latencies, event_of, event_payload, with_host_ids
+from sidecar.hostsync import Target, debounce_due, outermost
+from sidecar.lifecycle import Lifecycle
+from sidecar.state import Item, StateStore
+
+log = logging.getLogger(__name__)
+RETRY_DELAYS = (5.0, 15.0, 60.0, 180.0)  # then the event is dropped
+BATCH_LIMIT = 500
+QUEUED_STATES = frozenset({Lifecycle.NEW, Lifecycle.CHANGED})
+
+
+class Intake:
+    """Stored host events -> recorded, queued items.  ``record(folders)`` scans folders;
+    ``enqueue(items)`` queues items at HIGH; ``echo(path)`` says we just wrote there."""
+
+    def __init__(self, store: StateStore, target: Target, *,
+                 record: Callable[[Sequence[str]], None],
+                 enqueue: Callable[[list[Item]], int],
+                 echo: Callable[[str], bool] | None = None,
+                 debounce: float = 1.0, max_delay: float = 3.0,
+                 retry_delays: Sequence[float] = RETRY_DELAYS, resolvers: int = 4,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.store, self._target = store, target
+        self._record, self._enqueue, self._echo = record, enqueue, echo
+        self.debounce, self.max_delay = debounce, max_delay
+        self.retry_delays = tuple(retry_delays)
+        self._resolvers = resolvers
+        self._clock = clock
+        self._cond = threading.Condition()
+        self._first: float | None = None
+        self._last = 0.0
+        self._retry_at: dict[int, float] = {}
+        self._arrived: dict[int, float] = {}
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.stats: Counter[str] = Counter()
+        self.latency = Latencies()  # event stored -> its items queued
+
+    # -- producers ---------------------------------------------------------------------
+
+    def submit(self, event: HostEvent) -> int:
+        """Persist an ``added`` event and wake the thread; returns the stored id."""
+        event_id = self.store.add_event(event.host, event.item_id, event_payload(event))
+        now = self._clock()
+        with self._cond:
+            self._arrived[event_id] = now
+            if self._first is None:
+                self._first = now
+            self._last = now
+            self.stats["submitted"] += 1
+            self._cond.notify_all()
+        return event_id
+
+    # -- the batch ----------------------------------------------------------------------
+
+    def process_due(self) -> Counter[str]:
+        """Handle every stored event that is due now (the thread calls this; tests too)."""
+        with self._cond:
+            self._first = None
+        now = self._clock()
+        rows = [r for r in self.store.pending_events(BATCH_LIMIT)
+                if self._retry_at.get(r["id"], 0.0) <= now]
+        outcome: Counter[str] = Counter()
+        if not rows:
+            return outcome
+        rows = self._coalesce(rows, outcome)
+        resolved = self._resolve_all(rows, outcome)
+        if resolved:
+            self._act(resolved, outcome)
+        self.stats.update(outcome)
+        return outcome
+
+    def _coalesce(self, rows: list[dict[str, Any]], outcome: Counter[str]) -> list[dict[str, Any]]:
+        """The same item twice in a batch (Jellyfin sends ItemAdded 2-3 times) is one event."""
+        seen: dict[tuple[str, str], dict[str, Any]] = {}
+        for row in rows:
+            key = (row["host"], row["item_id"])
+            if key in seen:
+                self._finish(row["id"])
+                outcome["duplicates"] += 1
+            else:
+                seen[key] = row
+        return list(seen.values())
+
+    def _resolve_all(self, rows: list[dict[str, Any]],
+                     outcome: Counter[str]) -> list[tuple[dict[str, Any], list[str]]]:
+        """Host paths -> local paths, in parallel (each lookup is one host round trip)."""
+        target = self._target()
+        if target is None:
+            for row in rows:
+                self._failed(row, "no media server is configured", outcome)
+            return []
+        host, mapper = target
+
+        def lookup(row: dict[str, Any]) -> list[str] | Exception:
+            try:
+                return host.resolve_paths(event_of(row))
+            except Exception as exc:
+                return exc
+
+        with ThreadPoolExecutor(max(1, min(self._resolvers, len(rows)))) as pool:
+            answers = list(pool.map(lookup, rows))
+        resolved = []
+        for row, answer in zip(rows, answers, strict=True):
+            if isinstance(answer, Exception):
+                self._failed(row, _describe(answer), outcome, unexpected=answer)
+                continue
+            local = self._map(row, answer, mapper.to_local, outcome)
+            if local:
+                resolved.append((row, local))
+        return resolved
+
+    def _map(self, row: dict[str, Any], host_paths: list[str], to_local: Callable[[str], str],
+             outcome: Counter[str]) -> list[str]:
+        local = []
+        for path in host_paths:
+            try:
+                local.append(to_local(path))
+            except OutsideRoots as exc:
+                log.warning("webhook %s item %s: dropped %r: %s", row["host"], row["item_id"],
+                            path, exc.problem)
+                outcome["paths_outside_roots"] += 1
+        if not local:
+            self._finish(row["id"])
+            outcome["dropped_outside_roots"] += 1
+        return local
+
+    def _act(self, resolved: list[tuple[dict[str, Any], list[str]]], outcome: Counter[str]) -> None:
+        """One scan of every touched folder, then ids, then one enqueue for the batch."""
+        fresh = [(row, paths) for row, paths in resolved if not self._is_echo(paths, outcome, row)]
+        if not fresh:
+            return
+        folders = outermost(p if os.path.isdir(p) else os.path.dirname(p)
+                            for _, paths in fresh for p in paths)
+        try:
+            self._record(folders)
+        except Exception as exc:
+            log.exception("recording webhook items failed")
+            for row, _ in fresh:
+                self._failed(row, f"scan failed: {exc}", outcome)
+            return
+        work: dict[str, Item] = {}
+        for row, paths in fresh:
+            items = self._items(row, paths, outcome)
+            if items is not None:
+                work.update((i.path, i) for i in items if i.state in QUEUED_STATES)
+        if work:
+            outcome["items_queued"] += self._enqueue(list(work.values()))
+
+    def _is_echo(self, paths: list[str], outcome: Counter[str], row: dict[str, Any]) -> bool:
+        """Every file is INDEXED and inside a folder we just wrote: the host echoing us."""
+        if self._echo is None or not all(self._echo(p) for p in paths):
+            return False
+        items = [self.store.get(p) for p in paths]
+        if not all(i is not None and i.state == Lifecycle.INDEXED for i in items):
+            return False
+        self._finish(row["id"])
+        outcome["echoes_ignored"] += 1
+        return True
+
+    def _items(self, row: dict[str, Any], paths: list[str],
+               outcome: Counter[str]) -> list[Item] | None:
+        """The event's items after recording; host ids applied; None when none exist."""
+        event = event_of(row)
+        items = [i for p in paths for i in self._items_at(p)]
+        if not items:
+            self._failed(row, f"nothing to scan at {', '.join(paths)} (is path_map right?)",
+                         outcome)
+            return None
+        items = [with_host_ids(self.store, event, item) for item in items]
+        self._finish(row["id"])
+        outcome["resolved"] += 1
+        arrived = self._arrived.pop(row["id"], None)
+        if arrived is not None:
+            self.latency.add(self._clock() - arrived)
+        return items
+
+    def _items_at(self, path: str) -> list[Item]:
+        item = self.store.get(path)
+        if item is not None:
+            return [item]
+        return [i for p in self.store.paths_under(path) if (i := self.store.get(p)) is not None]
+
+    # -- bookkeeping ------------------------------------------------------------------------
+
+    def _finish(self, event_id: int) -> None:
+        self.store.delete_event(event_id)
+        self._retry_at.pop(event_id, None)
+
+    def _failed(self, row: dict[str, Any], reason: str, outcome: Counter[str], *,
+                unexpected: Exception | None = None) -> None:
+        """Retry later with backoff; after the last delay, drop with the reason logged."""
+        if unexpected is not None and not isinstance(unexpected, HostError):
+            log.error("webhook %s item %s: unexpected %r", row["host"], row["item_id"],
+                      unexpected)
+        attempts = self.store.bump_event(row["id"], reason)
+        if attempts > len(self.retry_delays):
+            self._finish(row["id"])
+            self._arrived.pop(row["id"], None)
+            outcome["dropped_failed"] += 1
+            log.warning("webhook %s item %s dropped after %d attempts: %s", row["host"],
+                        row["item_id"], attempts, reason)
+            return
+        delay = self.retry_delays[attempts - 1]
+        self._retry_at[row["id"]] = self._clock() + delay
+        outcome["retried"] += 1
+        log.info("webhook %s item %s: %s; retry in %.0f s", row["host"], row["item_id"],
+                 reason, delay)
+
+    # -- thread -----------------------------------------------------------------------------
+
+    def wait_time(self) -> float:
+        """Seconds until the next batch is due (debounce, or the earliest retry)."""
+        now = self._clock()
+        with self._cond:
+            waits = [min(self._retry_at.values()) - now] if self._retry_at else [1.0]
+            if self._first is not None:
+                waits.append(debounce_due(self._first, self._last, self.debounce,
+                                          self.max_delay) - now)
+        return max(0.0, min(waits))
+
+    def start(self) -> None:
+        """Start the thread; events stored by an earlier run are handled first."""
+        self._stopping.clear()
+        if self.store.pending_events(1):
+            self._first = self._last = self._clock() - self.debounce
+        self._thread = threading.Thread(target=self._run, name="intake", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stopping.set()
+        with self._cond:
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            with self._cond:
+                due = self._first is not None and debounce_due(
+                    self._first, self._last, self.debounce, self.max_delay) <= self._clock()
+                retry_due = any(t <= self._clock() for t in self._retry_at.values())
+                if not (due or retry_due):
+                    self._cond.wait(timeout=min(max(self.wait_time(), 0.01), 1.0))
+                    continue
+            try:
+                self.process_due()
+            except Exception:
+                log.exception("webhook intake failed; retrying in 1 s")
+                self._stopping.wait(1.0)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"pending": len(self.store.pending_events(BATCH_LIMIT)),
+                "latency_seconds": self.latency.summary(), **self.stats}
+
+
+def _describe(exc: Exception) -> str:
+    return str(exc) or type(exc).__name__
