@@ -51,6 +51,8 @@ def _fetch(app: App, mode: str, bar: ProgressBar) -> Counter[str]:
         jobs = engine.enqueue_all(Priority.CRITICAL)
     else:
         jobs = engine.enqueue_pending(states=SCAN_STATES[mode], priority=SCAN_PRIORITY[mode])
+    if mode == "refresh":
+        engine.size = 1  # background freshness work: conservative, one request at a time
     if jobs:
         base = app.worker.items_done
         bar.start(jobs)

@@ -39,6 +39,7 @@ from sidecar.state import Item, StateStore
 log = logging.getLogger(__name__)
 RETRY_DELAYS = (5.0, 15.0, 60.0, 180.0)  # then the event is dropped
 BATCH_LIMIT = 500
+SCAN_LIMIT = 20_000
 QUEUED_STATES = frozenset({Lifecycle.NEW, Lifecycle.CHANGED})
 
 
@@ -84,6 +85,12 @@ class Intake:
             self._cond.notify_all()
         return event_id
 
+    def _mark_due(self) -> None:
+        """Make the thread take the next batch at once (debounce already over)."""
+        with self._cond:
+            self._first = self._last = self._clock() - self.max_delay
+            self._cond.notify_all()
+
     # -- the batch ----------------------------------------------------------------------
 
     def process_due(self) -> Counter[str]:
@@ -91,8 +98,11 @@ class Intake:
         with self._cond:
             self._first = None
         now = self._clock()
-        rows = [r for r in self.store.pending_events(BATCH_LIMIT)
-                if self._retry_at.get(r["id"], 0.0) <= now]
+        due = [r for r in self.store.pending_events(SCAN_LIMIT)
+               if self._retry_at.get(r["id"], 0.0) <= now]
+        rows = due[:BATCH_LIMIT]
+        if len(due) > BATCH_LIMIT:
+            self._mark_due()  # the rest right after this batch, without waiting for an event
         outcome: Counter[str] = Counter()
         if not rows:
             return outcome
@@ -256,7 +266,7 @@ class Intake:
         """Start the thread; events stored by an earlier run are handled first."""
         self._stopping.clear()
         if self.store.pending_events(1):
-            self._first = self._last = self._clock() - self.debounce
+            self._mark_due()  # events an earlier run accepted but did not finish
         self._thread = threading.Thread(target=self._run, name="intake", daemon=True)
         self._thread.start()
 
@@ -284,7 +294,7 @@ class Intake:
                 self._stopping.wait(1.0)
 
     def snapshot(self) -> dict[str, Any]:
-        return {"pending": len(self.store.pending_events(BATCH_LIMIT)),
+        return {"pending": self.store.count_events(),
                 "latency_seconds": self.latency.summary(), **self.stats}
 
 

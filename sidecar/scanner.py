@@ -150,8 +150,11 @@ class Scanner:
         if isinstance(event, DirListed) and not storable(event.path):
             return  # the walker reported the undecodable name; SQLite text cannot hold it
         if isinstance(event, DirListed):
-            self._diff_dir(root, event, known.get(event.path), summary)
-            pending.append(DirRow(event.path, event.mtime_ns, event.subdirs, event.signature))
+            before = known.get(event.path)
+            self._diff_dir(root, event, before, summary)
+            if before != event.record():  # an unchanged folder costs no write
+                subdirs = tuple(name for name in event.subdirs if storable(name))
+                pending.append(DirRow(event.path, event.mtime_ns, subdirs, event.signature))
             if len(pending) >= DIR_FLUSH:
                 self.store.save_dirs(root, pending)
                 pending.clear()

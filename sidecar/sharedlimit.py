@@ -46,8 +46,14 @@ class BudgetStore(Protocol):
     backend: str
     errors: tuple[type[Exception], ...]
 
-    def take(self, policy: Policy, cost: int) -> tuple[float, float]:
-        """Count ``cost`` grants (wait 0.0) or not; return (seconds to wait, the store's now)."""
+    def take(self, policy: Policy, cost: int) -> tuple[float, float, Any]:
+        """Count ``cost`` grants (wait 0.0) or not: (seconds to wait, the store's now, ref).
+
+        ``ref`` (None unless granted) names the new stamps for :meth:`complete`.
+        """
+
+    def complete(self, ref: Any) -> None:
+        """Move the stamps ``ref`` names to the store's now."""
 
     def penalize(
         self, policy: Policy, retry_after: float | None, rng: Rng
@@ -96,9 +102,9 @@ class SharedLimiter:
         if not 1 <= cost <= most:
             raise ValueError(f"cost must be 1..{most}, got {cost}")
         while True:
-            wait, now = self._call(self.store.take, self.policy, cost)
+            wait, now, ref = self._call(self.store.take, self.policy, cost)
             if wait <= 0:
-                self._local.granted_at = now
+                self._local.granted_at, self._local.ref = now, ref
                 with self._lock:
                     self._counters.acquired += cost
                 return
@@ -107,6 +113,22 @@ class SharedLimiter:
                 self._counters.waits += 1
                 self._counters.waited_seconds += delay
             self._sleep(delay)
+
+    def complete(self) -> None:
+        """This thread's last request has its answer: count it from now (see RateLimiter).
+
+        A store failure here is logged, not raised: the request already succeeded, and its
+        stamp simply stays at its start time.
+        """
+        ref = getattr(self._local, "ref", None)
+        if ref is None:
+            return
+        self._local.ref = None
+        try:
+            self.store.complete(ref)
+        except self.store.errors as exc:
+            log.warning("shared rate budget (%s): could not complete a request: %s",
+                        self.store.backend, exc)
 
     def last_grant(self) -> float | None:
         """When this thread's last :meth:`acquire` was counted, on the store's clock.

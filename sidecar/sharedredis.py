@@ -37,6 +37,7 @@ from sidecar.ratelimit import Adaptive, Policy, Rng, decide, limit_of, penalized
 from sidecar.sharedbase import SETTING, Backend, from_the_future, full_recovery_seconds, usable
 
 MIN_WAIT = 0.001
+_Ref = tuple[int, list[str]]  # (stamps TTL in ms, members of one grant)
 STATE_FIELDS = (b"v", b"rate", b"paused_until", b"strikes", b"calm_since")
 
 TAKE = """
@@ -59,6 +60,19 @@ end
 local stamps = {}
 if granted == 0 then stamps = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES') end
 return {granted, now, st[1], st[2], st[3], st[4], st[5], stamps}
+"""
+
+
+COMPLETE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local args = {}
+for i, member in ipairs(ARGV) do
+  if i > 1 then args[2 * i - 3] = now; args[2 * i - 2] = member end
+end
+local moved = redis.call('ZADD', KEYS[1], 'XX', 'CH', unpack(args))
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return moved
 """
 
 
@@ -126,19 +140,24 @@ class RedisBudget:
         self.stamps_key = f"{backend.prefix}:budget:stamps"
         self.state_key = f"{backend.prefix}:budget:state"
         self._take = self.client.register_script(TAKE)
+        self._complete = self.client.register_script(COMPLETE)
         self._member = f"{uuid.uuid4().hex[:12]}:"
         self._seq = itertools.count()
         self._seen = _Seen()  # replaced whole, never mutated: safe to share between threads
 
-    def take(self, policy: Policy, cost: int) -> tuple[float, float]:
-        """Take ``cost`` slots (wait 0.0) or not; return (wait, server now)."""
+    def take(self, policy: Policy, cost: int) -> tuple[float, float, _Ref | None]:
+        """Take ``cost`` slots (wait 0.0) or not; return (wait, server now, ref).
+
+        ``ref`` names the new members for :meth:`complete` (None when nothing was taken).
+        """
         now = 0.0
         for _ in range(3):
             seen = self._seen
             state = usable(policy, seen.state or Adaptive(float(policy.rate)), seen.now())
             limit = limit_of(state.rate)
-            args: list[str | int] = [_us(policy.per), cost, limit, seen.version,
-                    f"{self._member}{next(self._seq)}:", _us(policy.per) // 1000 + 1000]
+            member = f"{self._member}{next(self._seq)}:"
+            args: list[str | int] = [_us(policy.per), cost, limit, seen.version, member,
+                                     self._ttl_ms(policy)]
             reply = self._take(keys=[self.stamps_key, self.state_key], args=args)
             granted, now_us, *fields, stamps = reply
             version, stored = _adaptive(fields, policy)
@@ -148,14 +167,25 @@ class RedisBudget:
                 continue
             self._seen = _Seen(version, stored, now, time.monotonic())
             if granted:
-                return 0.0, now
+                members = [f"{member}{i}" for i in range(1, cost + 1)]
+                return 0.0, now, (self._ttl_ms(policy), members)
             state = usable(policy, stored, now)
             if version != seen.version or limit_of(state.rate) > limit:
                 continue  # decided on stale state: decide again on what the server sent
             times = [int(float(score)) / 1_000_000 for score in stamps[1::2]]
             wait = decide(times, limit, policy.per, now, state.paused_until, cost)
-            return max(wait, MIN_WAIT), now
-        return MIN_WAIT, now
+            return max(wait, MIN_WAIT), now, None
+        return MIN_WAIT, now, None
+
+    def complete(self, ref: _Ref) -> None:
+        """Move the members ``ref`` names to the server's now (``ZADD XX``: never re-add)."""
+        ttl_ms, members = ref
+        self._complete(keys=[self.stamps_key], args=[ttl_ms, *members])
+
+    @staticmethod
+    def _ttl_ms(policy: Policy) -> int:
+        """Stamps outlive their window by a second; an idle budget leaves no key behind."""
+        return _us(policy.per) // 1000 + 1000
 
     def penalize(
         self, policy: Policy, retry_after: float | None, rng: Rng

@@ -127,8 +127,11 @@ class SqliteBudget:
         self.db = SharedDb(folder)
         self.clock = clock
 
-    def take(self, policy: Policy, cost: int) -> tuple[float, float]:
-        """One transaction: take ``cost`` slots (wait 0.0) or not; return (wait, now)."""
+    def take(self, policy: Policy, cost: int) -> tuple[float, float, tuple[float, int] | None]:
+        """One transaction: take ``cost`` slots (wait 0.0) or not; return (wait, now, ref).
+
+        ``ref`` names the new stamps for :meth:`complete` (None when nothing was taken).
+        """
         with self.db.transaction() as db:
             now = self.clock()
             db.execute("DELETE FROM budget_stamps WHERE t <= ?", (now - policy.per,))
@@ -144,7 +147,21 @@ class SqliteBudget:
             wait = decide(stamps, limit, policy.per, now, state.paused_until, cost)
             if wait <= 0:
                 db.executemany("INSERT INTO budget_stamps (t) VALUES (?)", [(now,)] * cost)
-            return wait, now
+                return wait, now, (now, cost)
+            return wait, now, None
+
+    def complete(self, ref: tuple[float, int]) -> None:
+        """Move the stamps ``ref`` names to now: the requests got their answers.
+
+        Stamps with the same time are interchangeable, so any ``cost`` of them will do.
+        """
+        at, cost = ref
+        with self.db.transaction() as db:
+            db.execute(
+                "UPDATE budget_stamps SET t = ? WHERE rowid IN"
+                " (SELECT rowid FROM budget_stamps WHERE t = ? LIMIT ?)",
+                (max(at, self.clock()), at, cost),
+            )
 
     def penalize(
         self, policy: Policy, retry_after: float | None, rng: Rng

@@ -438,7 +438,7 @@ class StateStore:
         rows = self.db.execute(
             "SELECT path, mtime_ns, subdirs, dir_signature FROM dir_cache WHERE root = ?",
             [root]).fetchall()
-        return {r[0]: DirRow(r[0], r[1], tuple(json.loads(r[2] or "[]")), r[3] or "")
+        return {r[0]: DirRow(r[0], r[1], tuple(r[2].split("/")) if r[2] else (), r[3] or "")
                 for r in rows}
 
     @retry_locked
@@ -448,8 +448,8 @@ class StateStore:
             self.db.conn.executemany(
                 "INSERT OR REPLACE INTO dir_cache (path, root, mtime_ns, subdirs, dir_signature, "
                 "last_checked) VALUES (?, ?, ?, ?, ?, ?)",
-                [(d.path, root, d.mtime_ns, json.dumps(d.subdirs), d.signature, now)
-                 for d in dirs])
+                [(d.path, root, d.mtime_ns, "/".join(d.subdirs), d.signature, now)
+                 for d in dirs])  # "/" cannot occur in a name: the cheapest list encoding
 
     @retry_locked
     def forget_dirs(self, paths: Iterable[str]) -> None:
@@ -518,6 +518,9 @@ class StateStore:
         """Oldest first; ``payload`` decoded."""
         rows = self._rows("SELECT * FROM pending_events ORDER BY id LIMIT ?", [limit])
         return [{**dict(r), "payload": json.loads(r["payload"] or "{}")} for r in rows]
+
+    def count_events(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM pending_events").fetchone()[0])
 
     @retry_locked
     def delete_event(self, event_id: int) -> None:

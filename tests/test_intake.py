@@ -272,3 +272,21 @@ def test_debounce_batches_a_burst(h: Harness) -> None:
         h.clock.now += 0.5
         h.event("3")
     assert h.intake.wait_time() == 0, "a steady trickle cannot postpone the batch forever"
+
+
+def test_a_backlog_bigger_than_one_batch_is_drained_without_new_events(
+        h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sidecar.intake
+
+    monkeypatch.setattr(sidecar.intake, "BATCH_LIMIT", 3)
+    for n in range(7):
+        h.video(f"Film {n} (2000)/Film {n} (2000).mkv")
+        h.host.paths[str(n)] = [f"/data/Film {n} (2000)/Film {n} (2000).mkv"]
+        h.event(str(n))
+    assert h.intake.process_due()["resolved"] == 3
+    assert h.intake.wait_time() == 0, "the rest is due at once"
+    h.intake.process_due()
+    h.intake.process_due()
+    assert h.pending() == []
+    assert sum(len(batch) for batch in h.queued) == 7
+    assert h.intake.snapshot()["pending"] == 0

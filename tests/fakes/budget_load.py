@@ -68,6 +68,7 @@ def _hammer(url: str, rate: int, per: float, seconds: float, penalize_at: float 
         granted = limiter.last_grant()
         assert granted is not None
         grants.append(granted)
+        limiter.complete()  # the "request" is answered at once
     limiter.close()
     results.put((index, grants, penalty[0] if penalty else None, started))
 
