@@ -35,10 +35,10 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.fakes.fake_jellyfin import FakeJellyfin  # noqa: E402
-from tests.fakes.tmdb_process import FakeTmdbProcess  # noqa: E402
-from tests.test_serve_e2e import SECRET, Served, wait_for  # noqa: E402
-from tests.webhook_payloads import jellyfin_template  # noqa: E402
+from tests.fakes.fake_jellyfin import FakeJellyfin
+from tests.fakes.tmdb_process import FakeTmdbProcess
+from tests.test_serve_e2e import SECRET, Served, wait_for
+from tests.webhook_payloads import jellyfin_template
 
 
 def pct(values: list[float], q: float) -> float:

@@ -72,6 +72,7 @@ class App:
 
 def build_app(settings: Settings, store: StateStore, *, notify: Any = None) -> App:
     roots = library_roots(settings)
+    store.forget_other_roots(roots)
     limiter = make_limiter(settings)
     client = TmdbClient(settings.tmdb_api_key or None, base_url=settings.tmdb_api_url,
                         language=settings.language, limiter=limiter)

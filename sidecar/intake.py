@@ -53,12 +53,15 @@ class Intake:
                  echo: Callable[[str], bool] | None = None,
                  debounce: float = 1.0, max_delay: float = 3.0,
                  retry_delays: Sequence[float] = RETRY_DELAYS, resolvers: int = 4,
+                 dedupe_seconds: float = 60.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.store, self._target = store, target
         self._record, self._enqueue, self._echo = record, enqueue, echo
         self.debounce, self.max_delay = debounce, max_delay
         self.retry_delays = tuple(retry_delays)
         self._resolvers = resolvers
+        self.dedupe_seconds = dedupe_seconds
+        self._resolved: dict[tuple[str, str], float] = {}  # (host, item id) -> when
         self._clock = clock
         self._cond = threading.Condition()
         self._first: float | None = None
@@ -114,12 +117,17 @@ class Intake:
         return outcome
 
     def _coalesce(self, rows: list[dict[str, Any]], outcome: Counter[str]) -> list[dict[str, Any]]:
-        """The same item twice in a batch (Jellyfin sends ItemAdded 2-3 times) is one event."""
+        """The same item twice (Jellyfin sends ItemAdded 2-3 times), in this batch or resolved
+        within ``dedupe_seconds``, is one event."""
+        now = self._clock()
+        self._resolved = {k: t for k, t in self._resolved.items()
+                          if now - t < self.dedupe_seconds}
         seen: dict[tuple[str, str], dict[str, Any]] = {}
         for row in rows:
             key = (row["host"], row["item_id"])
-            if key in seen:
+            if key in seen or key in self._resolved:
                 self._finish(row["id"])
+                self._arrived.pop(row["id"], None)
                 outcome["duplicates"] += 1
             else:
                 seen[key] = row
@@ -212,6 +220,7 @@ class Intake:
             return None
         items = [with_host_ids(self.store, event, item) for item in items]
         self._finish(row["id"])
+        self._resolved[(row["host"], row["item_id"])] = self._clock()
         outcome["resolved"] += 1
         arrived = self._arrived.pop(row["id"], None)
         if arrived is not None:

@@ -162,13 +162,13 @@ class RedisBudget:
             granted, now_us, *fields, stamps = reply
             version, stored = _adaptive(fields, policy)
             now = int(now_us) / 1_000_000
-            if from_the_future(policy, stored, now):
-                self._update(policy, lambda state, _: state, False)  # writes the clamped times
-                continue
             self._seen = _Seen(version, stored, now, time.monotonic())
             if granted:
                 members = [f"{member}{i}" for i in range(1, cost + 1)]
                 return 0.0, now, (self._ttl_ms(policy), members)
+            if from_the_future(policy, stored, now):
+                self._update(policy, lambda state, _: state, False)  # writes the clamped times
+                continue
             state = usable(policy, stored, now)
             if version != seen.version or limit_of(state.rate) > limit:
                 continue  # decided on stale state: decide again on what the server sent

@@ -401,6 +401,18 @@ class StateStore:
             return sum(self.db.execute(f"DELETE FROM {TABLE} WHERE media_path = ?", [p]).rowcount
                        for p in paths)
 
+    @retry_locked
+    def forget_other_roots(self, roots: Sequence[str]) -> int:
+        """Drop rows and folder records of library roots that are no longer configured:
+        they are not missing files, they are not this library any more."""
+        marks = ",".join("?" * len(roots)) or "NULL"
+        with self.db.conn:
+            cur = self.db.execute(f"DELETE FROM {TABLE} WHERE root NOT IN ({marks})", list(roots))
+            self.db.execute(f"DELETE FROM dir_cache WHERE root NOT IN ({marks})", list(roots))
+        if cur.rowcount:
+            log.info("forgot %d item(s) of library roots no longer configured", cur.rowcount)
+        return int(cur.rowcount)
+
     # -- shows ------------------------------------------------------------------------
 
     def show(self, show_dir: str) -> dict[str, Any] | None:

@@ -4,7 +4,9 @@ Four promises, each because a media server is reading the same folders:
 
 - **Atomic**: every file is written to a hidden temp file in the same folder, fsynced,
   then ``os.replace``d over the target, so Plex/Jellyfin never see half a poster or
-  half a JSON document.  A failure removes the temp file and leaves the old file alone.
+  half a JSON document.  A failure removes the temp file and leaves the old file alone;
+  a temp file a killed process left behind goes the next time its folder is written
+  (``sidecar.tempfiles``).
 - **Valid**: a document that fails its own JSON Schema is never written (checked once,
   only when something is about to be written, so an unchanged refresh stays cheap).
 - **Idempotent**: an unchanged refresh writes nothing (the host is not made to re-read
@@ -26,17 +28,23 @@ import contextlib
 import json
 import os
 import stat
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from sidecar import nfo, tmdbfields
 from sidecar.errors import OutsideRoots, WriteError
 from sidecar.metadata import validate_document
+from sidecar.tempfiles import (
+    DEFAULT_FILE_MODE,
+    TEMP_PREFIX,
+    TEMP_SUFFIX,
+    atomic_write,
+    remove_stale_temps,
+)
 
-DEFAULT_FILE_MODE = 0o644  # readable by a media server running as another user
+__all__ = ["DEFAULT_FILE_MODE", "TEMP_PREFIX", "TEMP_SUFFIX", "FileNames", "Writer",
+           "atomic_write", "episode_names", "movie_names", "season_poster_name", "show_names"]
 VOLATILE_KEYS = frozenset({"fetched_at", "scanarr_version"})
-TEMP_PREFIX, TEMP_SUFFIX = ".scanarr-", ".tmp"
 
 
 class FileNames(NamedTuple):
@@ -180,6 +188,7 @@ class Writer:
                 return
             if not changed:  # validated once, and only when something is written at all
                 validate_document(doc)
+                remove_stale_temps(real_dir)  # litter of a run killed mid-write here
             self._atomic_write(real_path, data, names.path(name))
             changed.append(names.path(name))
 
@@ -211,25 +220,6 @@ class Writer:
             atomic_write(real_path, data, mode=_mode_of(real_path, self._file_mode))
         except OSError as exc:
             raise WriteError(shown_path, exc.strerror or str(exc)) from exc
-
-
-def atomic_write(path: str, data: bytes, *, mode: int = DEFAULT_FILE_MODE) -> None:
-    """Temp file in the same folder + fsync + ``os.replace``: readers see the old file or
-    the new one, never a mix.  Any failure removes the temp file and re-raises."""
-    fd, temp = tempfile.mkstemp(
-        prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=os.path.dirname(path) or "."
-    )
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(temp, mode)
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
 
 
 # --- helpers ----------------------------------------------------------------------------

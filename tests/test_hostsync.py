@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
@@ -53,7 +54,7 @@ def host() -> RecordingHost:
     return RecordingHost()
 
 
-def make_sync(host: RecordingHost | None, clock: Clock, **kw: float) -> HostSync:
+def make_sync(host: RecordingHost | None, clock: Clock, **kw: Any) -> HostSync:
     mapper = PathMapper([("/data/tv", "/media/tv")], roots=["/media"])
     target: Host | None = host
     return HostSync(lambda: (target, mapper) if target is not None else None, clock=clock,
@@ -77,7 +78,7 @@ def test_outermost_keeps_the_show_folder_only() -> None:
 def test_a_burst_becomes_one_refresh_in_host_paths(host: RecordingHost) -> None:
     clock = Clock()
     sync = make_sync(host, clock, debounce=5, max_delay=30)
-    for n in range(1, 21):
+    for _ in range(20):
         sync.add(["/media/tv/Show/Season 01", "/media/tv/Show"])
         clock.now += 0.5
     assert sync.due_in() == pytest.approx(4.5)

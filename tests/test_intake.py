@@ -150,7 +150,7 @@ def test_show_event_gives_the_show_id_to_its_new_episodes(h: Harness) -> None:
     h.event("77", "show", tmdb="1399")
     h.intake.process_due()
     [items] = h.queued
-    assert sorted(i.tmdb_id for i in items) == [1399, 1399]
+    assert [i.tmdb_id for i in items] == [1399, 1399]
 
 
 @pytest.mark.parametrize("host_path", [
@@ -290,3 +290,17 @@ def test_a_backlog_bigger_than_one_batch_is_drained_without_new_events(
     assert h.pending() == []
     assert sum(len(batch) for batch in h.queued) == 7
     assert h.intake.snapshot()["pending"] == 0
+
+
+def test_a_late_duplicate_of_a_resolved_item_is_dropped(h: Harness) -> None:
+    h.video("Heat (1995)/Heat (1995).mkv")
+    h.host.paths["1001"] = ["/data/Heat (1995)/Heat (1995).mkv"]
+    h.event("1001")
+    h.intake.process_due()
+    h.clock.now += 10
+    h.event("1001")
+    assert h.intake.process_due()["duplicates"] == 1
+    assert h.host.lookups == ["1001"]
+    h.clock.now += 61
+    h.event("1001")
+    assert h.intake.process_due()["resolved"] == 1, "a re-import later is looked at again"

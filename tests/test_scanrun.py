@@ -58,7 +58,7 @@ class Harness:
                                     engine=self.engine)
         self.sessions = 0
         self.stopping = threading.Event()
-        self.runner = ScanRunner(self.store, lambda: self.core, threading.Lock(),  # type: ignore
+        self.runner = ScanRunner(self.store, lambda: self.core, threading.Lock(),
                                  sessions=lambda: self.sessions, batch_jobs=2,
                                  playback_pause=0.0, stopping=self.stopping)
 

@@ -22,8 +22,12 @@ def test_pages_redirect_to_login_and_api_answers_401(app: Flask) -> None:
         answer = client.get(url)
         assert answer.status_code == 302
         assert "/login?next=" in answer.headers["Location"]
-    assert client.get("/api/status").status_code == 401
-    assert client.get("/api/items").get_json() == {"error": "not logged in"}
+    for url in ("/api/status", "/api/items"):
+        assert client.get(url).get_json() == {"error": "not logged in"}
+    for url in ("/api/scan", "/api/items/retry", "/api/items/match"):
+        assert client.post(url, json={}).status_code == 401
+    for url in ("/scan", "/items/retry", "/items/match", "/settings", "/settings/test/tmdb"):
+        assert client.post(url, data={}).status_code == 302  # to the login page
 
 
 def test_login_then_pages_open_and_next_is_followed(app: Flask) -> None:
@@ -140,6 +144,7 @@ def test_changing_the_password_ends_other_sessions(tmp_path: Path) -> None:
     login(second)
     assert post(first, "/settings", {"admin_password": "a brand new one"}).status_code == 302
     assert second.get("/").status_code == 302  # the old password's session is gone
+    assert first.get("/").status_code == 200  # the one that changed it carries on
     with app.app_context():
         assert check_password("a brand new one")
     assert is_hash(service.store.stored_settings()["admin_password"])

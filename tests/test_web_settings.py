@@ -224,3 +224,10 @@ def test_env_only_setting_is_locked_even_when_unset() -> None:
     assert forms.lock_reason(spec("data_dir"), load_settings({}, {})) == (
         "set only by SCANARR_DATA_DIR in the environment")
     assert forms.lock_reason(spec("language"), load_settings({}, {})) is None
+
+
+def test_showing_webhook_urls_without_a_secret_says_so(setup: tuple) -> None:
+    _, service, client = setup
+    assert not service.settings.webhook_secret
+    answer = post(client, "/settings/webhook-urls", follow_redirects=True)
+    assert "There is no webhook secret yet" in answer.get_data(as_text=True)

@@ -60,8 +60,8 @@ def create_app(service: Service, *, testing: bool = False) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=dt.timedelta(days=30),
         MAX_CONTENT_LENGTH=MAX_WEBHOOK_BYTES,  # the largest body any route takes
-        JSON_SORT_KEYS=False,
     )
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep lifecycle/priority order
     app.extensions[EXTENSION] = service
     app.extensions[LIMITER] = LoginLimiter()
     app.jinja_env.globals.update(csrf_token=csrf_token, logged_in=logged_in,

@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response
 from sidecar.config import SOURCE_ENV, manifest
 from sidecar.errors import ConfigError, ScanarrError
 from sidecar.web import forms, statusview
-from sidecar.web.auth import hash_password, require_page_login
+from sidecar.web.auth import hash_password, require_page_login, start_session
 from sidecar.web.common import redact, service
 from sidecar.workqueue import Priority
 
@@ -122,6 +122,8 @@ def save_settings() -> Response | tuple[str, int]:
     if errors:
         flash(f"Not saved: {len(errors)} setting(s) need fixing.", "error")
         return _settings_page(submitted, errors), 400
+    if forms.HASHED in changed:
+        start_session()  # other sessions end with the old password; this one carries on
     flash(f"Saved {len(changed)} setting(s); they apply now." if changed else
           "Nothing changed.", "ok")
     return redirect(url_for("pages.settings"))

@@ -5,7 +5,7 @@
 
 Each process (``spawn``, so nothing is inherited but the arguments) builds its own limiter
 on ``url``, waits at a barrier so all start together, then calls ``acquire()`` as fast as
-it is allowed until the deadline.  It records :meth:`SharedLimiter.last_grant` -- the time
+it is allowed for ``seconds``.  It records :meth:`SharedLimiter.last_grant` -- the time
 the shared window counted, on the store's clock -- so the bound is checked exactly, free
 of scheduling noise between the grant and the caller seeing it.  In process 0 a second thread
 may call ``penalize(pause)`` at a set offset, recording the wall time just before and after.
@@ -59,18 +59,23 @@ def _hammer(url: str, rate: int, per: float, seconds: float, penalize_at: float 
         got = limiter.penalize(pause)
         penalty.append((before, got, time.time()))
 
+    def work() -> None:
+        while True:
+            limiter.acquire()
+            granted = limiter.last_grant()
+            assert granted is not None
+            grants.append(granted)
+            limiter.complete()  # the "request" is answered at once
+
     barrier.wait(timeout=60)
     started = time.time()
     if penalize_at is not None:
         threading.Timer(penalize_at, penalize).start()
-    while time.time() < started + seconds:
-        limiter.acquire()
-        granted = limiter.last_grant()
-        assert granted is not None
-        grants.append(granted)
-        limiter.complete()  # the "request" is answered at once
-    limiter.close()
-    results.put((index, grants, penalty[0] if penalty else None, started))
+    # At the deadline the worker is usually asleep until the next window: leave it there
+    # (daemon thread; the process exits) rather than wait for it.
+    threading.Thread(target=work, daemon=True).start()
+    time.sleep(seconds)
+    results.put((index, list(grants), penalty[0] if penalty else None, started))
 
 
 def hammer_processes(url: str, *, processes: int, rate: int, per: float, seconds: float,
