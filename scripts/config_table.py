@@ -17,7 +17,7 @@ def table() -> str:
     rows = ["| Variable | Default | Meaning |", "| --- | --- | --- |"]
     for item in settings:
         default = item["default"]
-        shown = "" if default in ("", None) else str(default).lower() if isinstance(default, bool) else str(default)
+        shown = str(default).lower() if isinstance(default, bool) else str(default or "")
         secret = " (secret: never logged or shown)" if item.get("secret") else ""
         rows.append(f"| `SCANARR_{item['key'].upper()}` | {f'`{shown}`' if shown else '—'} | "
                     f"{item['label']}{secret}. {item['help']} |")

@@ -75,7 +75,8 @@ def build_app(settings: Settings, store: StateStore, *, notify: Any = None) -> A
     store.forget_other_roots(roots)
     limiter = make_limiter(settings)
     client = TmdbClient(settings.tmdb_api_key or None, base_url=settings.tmdb_api_url,
-                        language=settings.language, limiter=limiter)
+                        language=settings.language, limiter=limiter,
+                        timeout=(5, settings.http_timeout))
 
     def image_url(path: str, kind: str) -> str:
         url = client.image_url(path, kind)

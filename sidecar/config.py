@@ -50,6 +50,7 @@ class Settings:
     rate_window: float = 10.0
     rate_limit_url: str = ""
     workers: int = 2
+    http_timeout: int = 20
     nfo: bool = False
     certification_country: str = "US"
     log_level: str = "INFO"
