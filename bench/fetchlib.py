@@ -107,7 +107,8 @@ def api_kinds(stats: Mapping[str, Any]) -> dict[str, int]:
 
 
 def fetch_span(records: list[dict[str, Any]]) -> float:
-    """Seconds from the first API request's arrival to the last API answer, server-side."""
+    """Seconds from the first API request's arrival to the last answer sent (API or image),
+    on the server's clock: the fetch phase, without process start-up and the walk."""
     api = [r for r in records if r["kind"] not in ("image", "configuration")]
     if not api:
         return 0.0

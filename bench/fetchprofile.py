@@ -17,21 +17,26 @@ from typing import Any
 from sidecar.app import build_app, open_store
 from sidecar.workqueue import Priority
 
-# (label, file suffix, function name): cumulative times, so phases nest (noted by indent).
+# (label, where, function name): ``where`` is a piece of the defining file's path ("sidecar/"
+# = anywhere in the package, so a helper moved between modules is still found).  Cumulative
+# times, so phases nest (indented = part of the line above).
+STATE_ROW = "state updates (StateStore calls from Worker)"
 PHASES = (
     ("walk + identify (Scanner.scan)", "sidecar/scanner.py", "scan"),
     ("match / search (matcher.match)", "sidecar/matcher.py", "match"),
     ("details fetch (TmdbClient.movie)", "sidecar/tmdb.py", "movie"),
-    ("  of which: content hash (tmdbhttp.content_hash)", "sidecar/tmdbhttp.py", "content_hash"),
-    ("document build (metadata.movie_document)", "sidecar/metadata.py", "movie_document"),
+    ("  of which: content hash (tmdbhttp.content_hash)", "sidecar/", "content_hash"),
+    ("document build (metadata.movie_document)", "sidecar/", "movie_document"),
     ("files beside media (Writer.write_movie)", "sidecar/writer.py", "write_movie"),
     ("  of which: image download (download_image)", "sidecar/tmdb.py", "download_image"),
-    ("  of which: schema validation (validate_document)", "sidecar/metadata.py",
-     "validate_document"),
-    ("  of which: file writes (atomic_write)", "sidecar/writer.py", "atomic_write"),
-    ("    of which: fsync", "~", "<built-in method posix.fsync>"),
-    ("  of which: compare with existing (_same_document)", "sidecar/writer.py", "_same_document"),
-    ("all HTTP round trips (requests Session.get)", "requests/sessions.py", "get"),
+    ("  of which: schema validation (validate_document)", "sidecar/", "validate_document"),
+    ("  of which: file writes (atomic_write: temp, fsync, rename)", "sidecar/", "atomic_write"),
+    ("  of which: compare with existing (_same_document)", "sidecar/", "_same_document"),
+    ("  fsync, files and folders (os.fsync)", "~", "<built-in method posix.fsync>"),
+    (STATE_ROW, "", ""),
+    ("all HTTP round trips, API + images (requests Session.get)", "requests/sessions.py", "get"),
+    ("  of which: proxy lookup in the environment (get_environ_proxies)", "requests/utils.py",
+     "get_environ_proxies"),
 )
 
 
@@ -59,27 +64,28 @@ def _raw(stats: pstats.Stats) -> dict[tuple[str, int, str], Any]:
     return raw
 
 
-def cumulative(stats: pstats.Stats, suffix: str, name: str) -> float:
-    """Cumulative seconds of every function ``name`` defined in a file ending in ``suffix``."""
+def cumulative(stats: pstats.Stats, where: str, name: str) -> float:
+    """Cumulative seconds of every function ``name`` defined in a file whose path has
+    ``where`` in it ("~" = built-ins)."""
     return sum(v[3] for (f, _, n), v in _raw(stats).items()
-               if n == name and f.replace("\\", "/").endswith(suffix))
+               if n == name and (f == where if where == "~" else where in _slashed(f)))
 
 
 def state_seconds(stats: pstats.Stats) -> float:
     """Time in StateStore methods called straight from the worker (claim, mark_indexed, ...)."""
     total = 0.0
     for (f, _, _), value in _raw(stats).items():
-        if not f.endswith("sidecar/state.py"):
+        if not _slashed(f).endswith("sidecar/state.py"):
             continue
         for (caller, _, _), timing in value[4].items():
-            if caller.endswith("sidecar/worker.py"):
+            if _slashed(caller).endswith("sidecar/worker.py"):
                 total += timing[3]
     return total
 
 
 def phase_rows(stats: pstats.Stats, seconds: float, items: int) -> list[tuple[str, ...]]:
-    rows = [(label, cumulative(stats, suffix, name)) for label, suffix, name in PHASES]
-    rows.insert(6, ("state updates (StateStore calls from Worker)", state_seconds(stats)))
+    rows = [(label, state_seconds(stats) if label == STATE_ROW else cumulative(stats, where, name))
+            for label, where, name in PHASES]
     return [(label, f"{t:.2f}", f"{100 * t / seconds:.0f}%", f"{1000 * t / max(items, 1):.2f}")
             for label, t in rows]
 
@@ -87,13 +93,16 @@ def phase_rows(stats: pstats.Stats, seconds: float, items: int) -> list[tuple[st
 def top_own(stats: pstats.Stats, count: int = 15) -> list[tuple[str, ...]]:
     """The functions with the most time of their own (not counting callees)."""
     ranked = sorted(_raw(stats).items(), key=lambda kv: kv[1][2], reverse=True)[:count]
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for (f, line, name), value in ranked:
         where = name if f == "~" else f"{_short(f)}:{line}({name})"
         rows.append((where, str(value[1]), f"{value[2]:.2f}", f"{value[3]:.2f}"))
     return rows
 
 
+def _slashed(path: str) -> str:
+    return path.replace("\\", "/")
+
+
 def _short(path: str) -> str:
-    parts = path.replace("\\", "/").split("/")
-    return "/".join(parts[-2:])
+    return "/".join(_slashed(path).split("/")[-2:])

@@ -14,6 +14,7 @@ from sidecar.errors import IllegalTransition
 from sidecar.lifecycle import Lifecycle
 from sidecar.progress import ProgressBar
 from sidecar.scanner import ScanSummary
+from sidecar.state import StateStore
 from sidecar.workqueue import Priority
 
 SCAN_STATES = {
@@ -27,13 +28,17 @@ def scan(mode: str, paths: list[str]) -> int:
     """One scan to completion: walk, record, fetch what needs fetching, print a summary."""
     store, settings = open_store()
     startup_recovery(store)
+    resume = interrupted_full_scan(store) if mode == "full" and not paths else None
+    if resume:
+        print(f"resuming the full scan started {resume} (cut short): items it already "
+              "refreshed are not fetched again", file=sys.stderr)
     app = build_app(settings, store)
     started = time.monotonic()
     run_id = store.start_run(mode, trigger="cli", paths=paths)
     bar = ProgressBar(sys.stderr)
     summary = app.scanner.scan(mode, paths, progress=lambda c: bar.walking(c["files"], c["dirs"]))
     bar.clear()
-    fetched = _fetch(app, mode, bar)
+    fetched = _fetch(app, mode, bar, resume)
     counts = {**summary.counts, **{f"fetch_{k}": v for k, v in fetched.items()}}
     store.finish_run(run_id, counts, duration_ms=elapsed_ms(started))
     summary.seconds = time.monotonic() - started
@@ -41,14 +46,25 @@ def scan(mode: str, paths: list[str]) -> int:
     return 0
 
 
-def _fetch(app: App, mode: str, bar: ProgressBar) -> Counter[str]:
+def interrupted_full_scan(store: StateStore) -> str | None:
+    """When the last library-wide full scans were cut short (a crash or ``kill -9``: start-up
+    marks them 'interrupted'), when the first of them started; else None."""
+    since = None
+    for run in store.runs(50):
+        if run["mode"] != "full" or run["status"] != "interrupted" or run["paths"]:
+            break
+        since = run["started_at"]
+    return since
+
+
+def _fetch(app: App, mode: str, bar: ProgressBar, resume: str | None = None) -> Counter[str]:
     """Run the workers over the queued work until it is done (or fetching is stopped)."""
     before = app.store.counts()
     if not app.settings.has_tmdb_key:
         return Counter(waiting=_waiting(app))
     engine = app.engine
     if mode == "full":
-        jobs = engine.enqueue_all(Priority.CRITICAL)
+        jobs = engine.enqueue_all(Priority.CRITICAL, done_since=resume)
     else:
         jobs = engine.enqueue_pending(states=SCAN_STATES[mode], priority=SCAN_PRIORITY[mode])
     if mode == "refresh":

@@ -73,7 +73,7 @@ def metrics(svc: Service) -> dict[str, Any]:
 
 
 def _webhooks(svc: Service) -> dict[str, Any]:
-    counts = dict(svc.webhook_counts)
+    counts = svc.webhook_answers()
     return {"received": sum(counts.values()), "by_host_and_status": counts,
             "answer_seconds": svc.webhook_latency.summary(),
             "intake": svc.intake.snapshot()}

@@ -53,10 +53,15 @@ class Engine:
                  else self.store.work(settle_before_ns=settled, states=states))
         return self.enqueue_items(items, priority)
 
-    def enqueue_all(self, priority: Priority = Priority.VERY_LOW) -> int:
-        """Full scan: everything present, refetched and rewritten."""
+    def enqueue_all(self, priority: Priority = Priority.VERY_LOW, *,
+                    done_since: str | None = None) -> int:
+        """Full scan: everything present, refetched and rewritten.  Resuming a full scan
+        that was cut short, ``done_since`` is when it started: items it already refreshed
+        (INDEXED with metadata written since then) are not fetched again."""
         items = [i for i in self.store.iter_items()
-                 if i.state not in (Lifecycle.MISSING, Lifecycle.PROCESSING)]
+                 if i.state not in (Lifecycle.MISSING, Lifecycle.PROCESSING)
+                 and not (done_since and i.state == Lifecycle.INDEXED
+                          and (i.metadata_updated_at or "") >= done_since)]
         return self.enqueue_items(items, priority, force=True)
 
     # -- running ----------------------------------------------------------------------------

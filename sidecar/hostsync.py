@@ -113,7 +113,7 @@ class HostSync:
             return 0
         target = self._target()
         if target is None:
-            self.stats["dropped_no_host"] += len(batch)
+            self._count(dropped_no_host=len(batch))
             return 0
         host, mapper = target
         try:
@@ -132,15 +132,14 @@ class HostSync:
                 self._recent[folder] = now
             self._recent = {f: t for f, t in self._recent.items()
                             if now - t < self.echo_seconds}
-        self.stats["refresh_calls"] += 1
-        self.stats["folders_refreshed"] += len(batch)
+        self._count(refresh_calls=1, folders_refreshed=len(batch))
         log.info("asked the host to rescan %d folder(s)", len(batch))
 
     def _failed(self, batch: list[str], exc: Exception) -> None:
         """Log, and put the batch back for a later try unless it failed too often."""
         level = logging.WARNING if isinstance(exc, ScanarrError) else logging.ERROR
         log.log(level, "host refresh of %d folder(s) failed: %s", len(batch), exc)
-        self.stats["refresh_failures"] += 1
+        self._count(refresh_failures=1)
         retry = []
         with self._cond:
             for folder in batch:
@@ -184,7 +183,10 @@ class HostSync:
                     continue
             self.flush()
 
+    def _count(self, **deltas: int) -> None:
+        with self._cond:
+            self.stats.update(deltas)
+
     def snapshot(self) -> dict[str, Any]:
         with self._cond:
-            pending = len(self._pending)
-        return {"pending_folders": pending, **self.stats}
+            return {"pending_folders": len(self._pending), **self.stats}

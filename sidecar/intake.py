@@ -113,7 +113,8 @@ class Intake:
         resolved = self._resolve_all(rows, outcome)
         if resolved:
             self._act(resolved, outcome)
-        self.stats.update(outcome)
+        with self._cond:
+            self.stats.update(outcome)
         return outcome
 
     def _coalesce(self, rows: list[dict[str, Any]], outcome: Counter[str]) -> list[dict[str, Any]]:
@@ -303,8 +304,10 @@ class Intake:
                 self._stopping.wait(1.0)
 
     def snapshot(self) -> dict[str, Any]:
+        with self._cond:
+            stats = dict(self.stats)
         return {"pending": self.store.count_events(),
-                "latency_seconds": self.latency.summary(), **self.stats}
+                "latency_seconds": self.latency.summary(), **stats}
 
 
 def _describe(exc: Exception) -> str:

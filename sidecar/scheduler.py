@@ -64,20 +64,24 @@ class Scheduler:
         job would end the scheduler thread)."""
         try:
             if self._leader is not None and not self._leader():
-                self.stats[f"{mode}_not_leader"] += 1
+                self._count(f"{mode}_not_leader")
                 log.debug("scheduled %s scan skipped: another Scanarr is the leader", mode)
                 return False
             started = self._run_scan(mode, TRIGGER)
         except Exception:
             log.exception("scheduled %s scan could not start", mode)
-            self.stats[f"{mode}_failed"] += 1
+            self._count(f"{mode}_failed")
             return False
         if not started:
-            self.stats[f"{mode}_skipped"] += 1
+            self._count(f"{mode}_skipped")
             log.info("scheduled %s scan skipped: the previous one is still running", mode)
             return False
-        self.stats[f"{mode}_started"] += 1
+        self._count(f"{mode}_started")
         return True
+
+    def _count(self, name: str) -> None:
+        with self._lock:
+            self.stats[name] += 1
 
     def tick(self) -> None:
         """Run the jobs that are due (the thread calls this every ``tick_seconds``)."""
@@ -124,5 +128,6 @@ class Scheduler:
             log.exception("renewing the scheduler lease failed")
 
     def snapshot(self) -> dict[str, Any]:
-        return {"interval_minutes": self.interval_minutes, "refresh_time": self.refresh_time,
-                "next": self.next_runs(), **self.stats}
+        with self._lock:
+            return {"interval_minutes": self.interval_minutes,
+                    "refresh_time": self.refresh_time, "next": self.next_runs(), **self.stats}

@@ -16,7 +16,6 @@ Reports (status, metrics, the Test buttons) live in ``sidecar.diagnostics``.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import secrets
 import threading
@@ -24,9 +23,9 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sidecar import diagnostics, itemactions
+from sidecar import diagnostics, itemactions, settingsedit
 from sidecar.app import AUTH_ERROR_KEY, App, build_app, open_store, startup_recovery
-from sidecar.config import Settings, env_name, load_settings, parse_value, spec, specs
+from sidecar.config import Settings, load_settings
 from sidecar.errors import BadRequest, ConfigError
 from sidecar.host import Host, HostEvent
 from sidecar.hostevents import Latencies
@@ -36,6 +35,7 @@ from sidecar.intake import Intake
 from sidecar.leader import Leadership
 from sidecar.scanrun import ScanRunner
 from sidecar.scheduler import Scheduler
+from sidecar.settingsedit import settable
 from sidecar.state import Item, StateStore
 from sidecar.workqueue import Priority
 
@@ -71,7 +71,8 @@ class Service:
                                    refresh_time=self._settings.refresh_time,
                                    leader=self._leader())
         self.webhook_latency = Latencies()
-        self.webhook_counts: dict[str, int] = {}
+        self.webhook_counts: dict[str, int] = {}  # "<host>_<status>" -> answers
+        self._counts_lock = threading.Lock()
 
     # -- the contract's read side -----------------------------------------------------------
 
@@ -140,32 +141,15 @@ class Service:
     def save_settings(self, values: Mapping[str, str]) -> Settings:
         """Validate (ConfigError names the field), persist, and apply without a restart."""
         with self._lock:
-            wanted = self._settable({k: str(v) for k, v in values.items()})
+            wanted = settable(self._settings, values)
             new = load_settings({**self._store.stored_settings(), **wanted}, self._env)
             self._store.save_settings(wanted)
             old, self._settings = self._settings, new
             self._apply(old, new)
         return new
 
-    def _settable(self, values: dict[str, str]) -> dict[str, str]:
-        """Unknown, environment-only and environment-pinned keys are refused by name."""
-        known = {item["key"] for item in specs()}
-        result = {}
-        for key, raw in values.items():
-            if key not in known:
-                raise ConfigError(key, "is not a setting")
-            if spec(key).get("env_only"):
-                raise ConfigError(key, f"can only be set with {env_name(key)}")
-            if self._settings.source(key) == "env":
-                if parse_value(spec(key), raw) != getattr(self._settings, key):
-                    raise ConfigError(key, f"is pinned by {env_name(key)} in the environment")
-                continue
-            result[key] = raw
-        return result
-
     def _apply(self, old: Settings, new: Settings) -> None:
-        changed = {f.name for f in dataclasses.fields(Settings)
-                   if f.name != "sources" and getattr(old, f.name) != getattr(new, f.name)}
+        changed = settingsedit.changed(old, new)
         if not changed:
             return
         log.info("settings changed: %s", ", ".join(sorted(changed)))
@@ -231,7 +215,7 @@ class Service:
             log.exception("webhook from %s could not be stored", host)
             status, message = 503, "the event could not be stored; please send it again"
         self.webhook_latency.add(time.monotonic() - started)
-        with self._lock:
+        with self._counts_lock:
             key = f"{host}_{status}"
             self.webhook_counts[key] = self.webhook_counts.get(key, 0) + 1
         if status >= 400:
@@ -294,6 +278,10 @@ class Service:
             self.intake.submit(event)
 
     # -- reports (see sidecar.diagnostics) ------------------------------------------------------
+
+    def webhook_answers(self) -> dict[str, int]:
+        with self._counts_lock:
+            return dict(self.webhook_counts)
 
     def status(self) -> dict[str, Any]:
         return diagnostics.status(self)

@@ -129,7 +129,7 @@ class StateStore:
         self.clock = clock
         self._local = threading.local()
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self.version = schema.migrate(self.db)
+        self.version = retry_locked(schema.migrate)(self.db)
 
     # -- connections ---------------------------------------------------------------
 
@@ -140,9 +140,10 @@ class StateStore:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
                                    check_same_thread=False)
             conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=30000")
+            # Switching a new file to WAL can answer "locked" at once, without waiting.
+            retry_locked(conn.execute)("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
             db = sqlite_utils.Database(conn)
             self._local.db = db
         return db

@@ -92,9 +92,27 @@ def checked_image(url: str, response: requests.Response) -> bytes:
     encoded = response.headers.get("Content-Encoding", "identity").lower() != "identity"
     if declared.isdigit() and not encoded and int(declared) != len(body):
         raise TmdbBadResponse(f"{url}: truncated image ({len(body)} of {declared} bytes)")
-    if image_format(body) is None:
+    found = image_format(body)
+    if found is None:
         raise TmdbBadResponse(f"{url}: {kind} body is not JPEG, PNG or WebP")
+    if not image_complete(body, found):
+        raise TmdbBadResponse(f"{url}: truncated {found} image (it does not end where it should)")
     return body
+
+
+def image_complete(body: bytes, found: str) -> bool:
+    """Whether a body of format ``found`` (see ``image_format``) runs to its format's end.
+
+    A body cut short can arrive with a Content-Length that matches what arrived (a proxy or
+    CDN edge re-framing a broken upstream answer), so the length check alone lets half a
+    poster through: JPEG must end with its EOI marker, PNG with its IEND chunk, and WebP
+    must be as long as its RIFF header says.
+    """
+    if found == "jpeg":
+        return body.rstrip(b"\x00").endswith(b"\xff\xd9")  # some encoders pad after EOI
+    if found == "png":
+        return body.endswith(b"IEND\xaeB`\x82")
+    return len(body) >= int.from_bytes(body[4:8], "little") + 8
 
 
 class ImageFetcher:

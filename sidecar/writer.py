@@ -180,6 +180,7 @@ class Writer:
         force_images: bool,
     ) -> list[str]:
         real_dir = self._confine(names.directory)
+        remove_stale_temps(real_dir)  # litter of a run killed mid-write here: one listing
         changed: list[str] = []
 
         def put(name: str, data: bytes, *, compare: bool = True) -> None:
@@ -188,7 +189,6 @@ class Writer:
                 return
             if not changed:  # validated once, and only when something is written at all
                 validate_document(doc)
-                remove_stale_temps(real_dir)  # litter of a run killed mid-write here
             self._atomic_write(real_path, data, names.path(name))
             changed.append(names.path(name))
 

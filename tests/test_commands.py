@@ -198,3 +198,18 @@ def test_match_of_an_episode_overrides_the_remembered_show(
     assert wrong != 1396
     store, _ = open_store()
     assert (store.show(str(tv / "Show (2010)")) or {})["tmdb_id"] == 1396
+
+
+def test_interrupted_full_scans_are_resumed_from_the_first(data_dir: Path) -> None:
+    store, _ = open_store()
+    assert commands.interrupted_full_scan(store) is None
+    done = store.start_run("full")
+    store.finish_run(done, {})
+    first = store.start_run("full")
+    store.close_dangling_runs()  # a crash, seen at the next start
+    second = store.start_run("full")
+    store.close_dangling_runs()  # and another one
+    started = {r["id"]: r["started_at"] for r in store.runs()}
+    assert commands.interrupted_full_scan(store) == started[first] <= started[second]
+    store.finish_run(store.start_run("quick"), {})
+    assert commands.interrupted_full_scan(store) is None, "a later run ends the streak"

@@ -122,6 +122,16 @@ def test_enqueue_all_forces_everything_present(store: StateStore) -> None:
     assert store.counts()["INDEXED"] == 2 and store.counts()["MISSING"] == 1
 
 
+def test_enqueue_all_resuming_skips_what_the_cut_short_run_refreshed(store: StateStore) -> None:
+    """A full scan killed half-way and started again does not redo its first half."""
+    add(store, "/m/Done/Done.mkv", L.INDEXED, metadata_updated_at="2024-01-02T00:00:05.000000Z")
+    add(store, "/m/Old/Old.mkv", L.INDEXED, metadata_updated_at="2023-06-01T00:00:00.000000Z")
+    add(store, "/m/New/New.mkv")
+    engine = engine_for(store, ScriptedWorker(store))
+    assert engine.enqueue_all(done_since="2024-01-02T00:00:00.000000Z") == 2
+    assert engine.enqueue_all() == 3
+
+
 def test_wait_idle_times_out_while_a_job_runs_then_returns(store: StateStore) -> None:
     add(store, "/m/A/A.mkv")
     worker = ScriptedWorker(store)

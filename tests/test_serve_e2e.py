@@ -287,3 +287,16 @@ def _shutdown_mid_fetch(served: Served, jellyfin: FakeJellyfin, tmdb: FakeTmdb,
     assert served.processing() == 0
     states = dict(served.db("SELECT scan_state, COUNT(*) FROM media_scan_state GROUP BY 1"))
     assert set(states) <= {"INDEXED", "NEW"}, states
+
+
+def test_sigint_also_stops_cleanly_without_host_or_key(tmp_path: Path,
+                                                       serve: Callable[..., Served]) -> None:
+    library = tmp_path / "lib"
+    touch(library / "Heat (1995)" / "Heat (1995).mkv")
+    served = serve({"SCANARR_LIBRARIES": str(library)})
+    health = requests.get(served.url + "/healthz", timeout=5).json()
+    assert health["status"] == "ok"
+    answer = post_plex(served.url, plex_payload("library.new", 1), token=SECRET)
+    assert answer.status_code == 409, "no media server configured: say so"
+    served.proc.send_signal(signal.SIGINT)
+    assert served.proc.wait(timeout=30) == 0, served.log()

@@ -34,8 +34,8 @@ BASE = "http://tmdb.test/3"
 IMG = "https://image.tmdb.test/t/p/"
 V3_KEY = "0123456789abcdef0123456789abcdef"
 V4_TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJhdWQiOiIwMTIzIn0.c2lnbmF0dXJlLWJ5dGVz"
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 60
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 60
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 60 + b"\xff\xd9"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 60 + b"\x00\x00\x00\x00IEND\xaeB`\x82"
 WEBP = b"RIFF\x00\x00\x00\x00WEBPVP8 " + b"\x00" * 40
 CONFIG = {"images": {
     "secure_base_url": IMG,

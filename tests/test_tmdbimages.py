@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sidecar.errors import TmdbBadResponse
-from sidecar.tmdbimages import build_image_url, choose_size, image_format
+from sidecar.tmdbimages import build_image_url, choose_size, image_complete, image_format
 
 BASE = "https://image.tmdb.org/t/p/"
 
@@ -41,3 +41,17 @@ def test_build_image_url() -> None:
 ])
 def test_image_format(body: bytes, kind: str | None) -> None:
     assert image_format(body) == kind
+
+
+@pytest.mark.parametrize(("body", "kind", "whole"), [
+    (b"\xff\xd8\xff\xe0data\xff\xd9", "jpeg", True),
+    (b"\xff\xd8\xff\xe0data\xff\xd9\x00\x00", "jpeg", True),  # padding after EOI
+    (b"\xff\xd8\xff\xe0da", "jpeg", False),  # cut short: no EOI
+    (b"\x89PNG\r\n\x1a\n...\x00\x00\x00\x00IEND\xaeB`\x82", "png", True),
+    (b"\x89PNG\r\n\x1a\n...IDAT", "png", False),
+    (b"RIFF\x08\x00\x00\x00WEBPVP8 ", "webp", True),
+    (b"RIFF\x10\x00\x00\x00WEBPVP8 ", "webp", False),
+])
+def test_image_complete(body: bytes, kind: str, whole: bool) -> None:
+    """Half an image with a matching Content-Length must not reach the disk."""
+    assert image_complete(body, kind) is whole

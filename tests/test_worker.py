@@ -18,7 +18,7 @@ import pytest
 
 from sidecar.errors import WriteError
 from sidecar.lifecycle import Lifecycle
-from sidecar.metadata import validate_document
+from sidecar.metadata import movie_document, validate_document
 from sidecar.planner import plan
 from sidecar.state import Item, StateStore
 from sidecar.workqueue import Job
@@ -421,3 +421,19 @@ def test_a_job_whose_items_are_gone_does_nothing(fake: FakeTmdb, tmp_path: Path)
     rig = rig_for(fake, tmp_path)
     rig.worker.process(Job(("movie", "x"), "movie", frozenset({"/nowhere.mkv"}), 1))
     assert rig.worker.items_done == 0 and fake.requests() == []
+
+
+def test_an_adopted_library_costs_no_request(fake: FakeTmdb, tmp_path: Path,
+                                             movies: Path) -> None:
+    """Valid metadata beside a file (from an earlier Scanarr, or a restored backup): the
+    scan adopts it as INDEXED and the workers have nothing to fetch or write."""
+    path = make_files(movies, ["Heat (1995)/Heat (1995).mkv"])[0]
+    doc = movie_document({"id": 949, "title": "Heat", "release_date": "1995-12-15"})
+    (movies / "Heat (1995)" / "metadata.json").write_text(json.dumps(doc), encoding="utf-8")
+    rig = rig_for(fake, tmp_path)
+    before = fingerprint(movies)
+    process(rig)
+    row = item(rig.store, path)
+    assert (row.state, row.tmdb_id, row.id_source) == (L.INDEXED, 949, "adopted")
+    assert fake.requests() == []
+    assert fingerprint(movies) == before
