@@ -74,9 +74,12 @@ def build_app(settings: Settings, store: StateStore, *, notify: Any = None) -> A
     roots = library_roots(settings)
     store.forget_other_roots(roots)
     limiter = make_limiter(settings)
+    # Images are not rate limited, only connection capped (20 per IP at TMDB's CDN): one
+    # connection per worker, 4 to 8, keeps artwork from becoming the bottleneck.
     client = TmdbClient(settings.tmdb_api_key or None, base_url=settings.tmdb_api_url,
                         language=settings.language, limiter=limiter,
-                        timeout=(5, settings.http_timeout))
+                        timeout=(5, settings.http_timeout),
+                        image_connections=min(8, max(4, settings.workers)))
 
     def image_url(path: str, kind: str) -> str:
         url = client.image_url(path, kind)

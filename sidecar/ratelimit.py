@@ -182,7 +182,9 @@ def penalized(
 
 
 @dataclass(slots=True)
-class _Counters:
+class Counters:
+    """This process's own limiter counters (for snapshots), whatever stores the budget."""
+
     acquired: int = 0
     waits: int = 0
     waited_seconds: float = 0.0
@@ -217,7 +219,7 @@ class TokenBucket:
         self._stamps: deque[float] = deque()
         self._started = threading.local()  # each thread's last start stamp, for complete()
         self._state = Adaptive(rate=float(self.policy.rate))
-        self._counters = _Counters()
+        self._counters = Counters()
 
     def __repr__(self) -> str:
         return f"TokenBucket(rate={self.policy.rate}, per={self.policy.per})"

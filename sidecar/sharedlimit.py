@@ -29,11 +29,10 @@ import random
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sidecar.errors import ConfigError, TmdbUnavailable
-from sidecar.ratelimit import Adaptive, Clock, Policy, Rng, Sleep, limit_of
+from sidecar.ratelimit import Adaptive, Clock, Counters, Policy, Rng, Sleep, limit_of
 from sidecar.sharedbase import SETTING, parse_backend_url
 from sidecar.sharedsqlite import SqliteBudget
 
@@ -67,14 +66,6 @@ class BudgetStore(Protocol):
         """Release connections."""
 
 
-@dataclass(slots=True)
-class _Counters:
-    acquired: int = 0
-    waits: int = 0
-    waited_seconds: float = 0.0
-    penalties: int = 0
-
-
 class SharedLimiter:
     """A :class:`~sidecar.ratelimit.RateLimiter` whose state lives in a :class:`BudgetStore`.
 
@@ -90,7 +81,7 @@ class SharedLimiter:
         self.store, self.policy = store, policy
         self._sleep, self._rng = sleep, rng
         self._lock = threading.Lock()
-        self._counters = _Counters()
+        self._counters = Counters()
         self._local = threading.local()
 
     def __repr__(self) -> str:

@@ -220,7 +220,7 @@ def free_port() -> int:
 
 def test_serve_keeps_answering_healthz_under_faults(tmp_path: Path, fake: FakeTmdb) -> None:
     rig = Rig(tmp_path, fake, SCANARR_HTTP_TIMEOUT="1", SCANARR_SCAN_INTERVAL="1440")
-    fake.configure(error_rate=0.2, slow_rate=0.1, slow_s=1.5, garbage_rate=0.1)
+    fake.configure(error_rate=0.1, slow_rate=0.05, slow_s=1.5, garbage_rate=0.05)
     port = free_port()
     url = f"http://127.0.0.1:{port}/healthz"
     proc = start_scanarr(rig.env, "serve", "--host", "127.0.0.1", "--port", str(port),
@@ -234,6 +234,8 @@ def test_serve_keeps_answering_healthz_under_faults(tmp_path: Path, fake: FakeTm
             proc.kill()
             proc.wait(10)
     assert slowest < 1.0, f"/healthz took {slowest:.2f} s"
+    assert fake.api_key not in rig.log.read_text(), "the key leaked into the log"
+    assert states(rig.db)["PROCESSING"] == 0, "a clean stop releases what it held"
     outcome = check_outcome(rig.lib, rig.db, reasons={"bad_response", "unavailable"})
     print("serve under faults:", outcome, fake.stats()["faults"], f"slowest {slowest:.3f} s")
 
