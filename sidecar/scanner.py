@@ -13,13 +13,13 @@ import logging
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sidecar import catalog
 from sidecar.lifecycle import PRESENT, Lifecycle
 from sidecar.state import DirRow, StateStore
-from sidecar.walker import DirListed, DirRecord, MediaFile, WalkEvent, walk
+from sidecar.walker import DirListed, KnownDir, MediaFile, WalkEvent, walk
 
 log = logging.getLogger(__name__)
 MODES = ("quick", "refresh", "full")
@@ -125,8 +125,7 @@ class Scanner:
 
     def _scan_tree(self, root: str, start: str, full_stat: bool, summary: ScanSummary,
                    progress: Progress | None) -> None:
-        known = {path: DirRecord(row.mtime_ns, row.subdirs, row.signature)
-                 for path, row in self.store.load_dirs(root).items()}
+        known = self.store.load_dirs(root)
         pending: list[DirRow] = []
 
         def on_error(path: str, reason: str) -> None:
@@ -143,7 +142,7 @@ class Scanner:
             on_error(start, exc.strerror or str(exc))
         self.store.save_dirs(root, pending)
 
-    def _on_event(self, root: str, event: WalkEvent, known: dict[str, DirRecord],
+    def _on_event(self, root: str, event: WalkEvent, known: Mapping[str, KnownDir],
                   pending: list[DirRow], summary: ScanSummary) -> None:
         """One walked folder: diffed against its rows and remembered, or counted skipped."""
         summary.counts["dirs"] += 1
@@ -152,7 +151,7 @@ class Scanner:
         if isinstance(event, DirListed):
             before = known.get(event.path)
             self._diff_dir(root, event, before, summary)
-            if before != event.record():  # an unchanged folder costs no write
+            if not same_record(before, event):  # an unchanged folder costs no write
                 subdirs = tuple(name for name in event.subdirs if storable(name))
                 pending.append(DirRow(event.path, event.mtime_ns, subdirs, event.signature))
             if len(pending) >= DIR_FLUSH:
@@ -161,7 +160,7 @@ class Scanner:
         else:
             summary.counts["dirs_skipped"] += 1
 
-    def _diff_dir(self, root: str, listing: DirListed, before: DirRecord | None,
+    def _diff_dir(self, root: str, listing: DirListed, before: KnownDir | None,
                   summary: ScanSummary) -> None:
         """Compare one listed folder with its rows: NEW, CHANGED, MISSING, back again."""
         summary.counts["files"] += len(listing.files)
@@ -213,6 +212,11 @@ class Scanner:
         else:
             self.store.transition(media.path, Lifecycle.CHANGED, **fields)
             summary.counts["changed"] += 1
+
+
+def same_record(before: KnownDir | None, listing: DirListed) -> bool:
+    return before is not None and (before.mtime_ns, before.subdirs, before.signature) == (
+        listing.mtime_ns, listing.subdirs, listing.signature)
 
 
 def storable(path: str) -> bool:

@@ -20,7 +20,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, NamedTuple, ParamSpec, TypeVar
 
 import sqlite_utils
 
@@ -113,8 +113,9 @@ class Item:
         )
 
 
-@dataclass(frozen=True)
-class DirRow:
+class DirRow(NamedTuple):
+    """A folder as last listed (a named tuple: a quick scan loads one per folder)."""
+
     path: str
     mtime_ns: int
     subdirs: tuple[str, ...]

@@ -35,6 +35,7 @@ from sidecar.listing import (
     RACY_WINDOW_NS,
     DirListed,
     DirRecord,
+    KnownDir,
     Lister,
     MediaFile,
     reason_for,
@@ -48,9 +49,22 @@ from sidecar.walkrules import (
 )
 
 __all__ = [
-    "RACY_WINDOW_NS", "SAMPLE_MAX_BYTES", "SIDECAR_EXTENSIONS", "SUBTITLE_EXTENSIONS",
-    "VIDEO_EXTENSIONS", "DirListed", "DirRecord", "DirUnchanged", "DirUnreadable", "MediaFile",
-    "OnError", "WalkEvent", "iter_media", "signature", "walk",
+    "RACY_WINDOW_NS",
+    "SAMPLE_MAX_BYTES",
+    "SIDECAR_EXTENSIONS",
+    "SUBTITLE_EXTENSIONS",
+    "VIDEO_EXTENSIONS",
+    "DirListed",
+    "DirRecord",
+    "DirUnchanged",
+    "DirUnreadable",
+    "KnownDir",
+    "MediaFile",
+    "OnError",
+    "WalkEvent",
+    "iter_media",
+    "signature",
+    "walk",
 ]  # fmt: skip
 
 logger = logging.getLogger(__name__)
@@ -81,7 +95,7 @@ WalkEvent = DirListed | DirUnchanged | DirUnreadable
 def walk(
     root: str | os.PathLike[str],
     *,
-    known: Mapping[str, DirRecord] | None = None,
+    known: Mapping[str, KnownDir] | None = None,
     mode: Mode = "fast",
     on_error: OnError | None = None,
     sample_max_bytes: int = SAMPLE_MAX_BYTES,
@@ -121,7 +135,7 @@ class _Walker:
 
     def __init__(
         self,
-        known: Mapping[str, DirRecord],
+        known: Mapping[str, KnownDir],
         fast: bool,
         on_error: OnError | None,
         sample_max_bytes: int,
