@@ -171,14 +171,33 @@ class Scanner:
                 return
         rows = self.store.file_stats_in_dir(listing.path)
         on_disk = {media.path: media for media in listing.files if storable(media.path)}
+        odd = self._record_undecodable(root, listing, rows, summary)
         unseen = [media for path, media in on_disk.items() if path not in rows]
         self._record_new(root, unseen, summary)
         for path, media in on_disk.items():
             if path in rows:
                 self._compare(media, rows[path], summary)
         gone = [path for path, (_, _, state) in rows.items()
-                if path not in on_disk and state != Lifecycle.MISSING]
+                if path not in on_disk and path not in odd and state != Lifecycle.MISSING]
         summary.counts["missing"] += self.store.transition_many(gone, Lifecycle.MISSING)
+
+    def _record_undecodable(self, root: str, listing: DirListed,
+                            rows: Mapping[str, tuple[int, int, str]],
+                            summary: ScanSummary) -> set[str]:
+        """Videos whose name is not valid UTF-8 cannot be fetched or written beside (SQLite
+        and JSON hold text): each gets an ERROR row under a readable escaped name, so the
+        user sees it and its reason, and it is never taken for a missing file."""
+        shown = {printable(m.path): m for m in listing.files if not storable(m.path)}
+        records = [{"media_path": name, "parent_path": listing.path, "root": root,
+                    "media_type": "movie", "scan_state": Lifecycle.ERROR.value,
+                    "error_reason": "undecodable_name", "error_count": 1,
+                    "last_error": "the file name is not valid UTF-8; rename the file",
+                    **catalog.file_fields(media)}
+                   for name, media in shown.items() if name not in rows]
+        self.store.add_new(records)
+        summary.counts["unidentified"] += len(records)
+        summary.errors += [f"{r['media_path']}: {r['last_error']}" for r in records]
+        return set(shown)
 
     def _vanish_subdirs(self, parent: str, names: Iterable[str], summary: ScanSummary) -> None:
         for name in filter(storable, names):
@@ -217,6 +236,11 @@ class Scanner:
 def same_record(before: KnownDir | None, listing: DirListed) -> bool:
     return before is not None and (before.mtime_ns, before.subdirs, before.signature) == (
         listing.mtime_ns, listing.subdirs, listing.signature)
+
+
+def printable(path: str) -> str:
+    """A surrogate-escaped (undecodable) path as readable text: bad bytes become \\xNN."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def storable(path: str) -> bool:

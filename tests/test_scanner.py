@@ -320,12 +320,16 @@ def test_broken_symlink_and_undecodable_names(store: StateStore, lib: Path, cloc
     caplog.set_level(logging.WARNING)
     summary = sc.scan("quick")
     reasons = Counter(e.rsplit(": ", 1)[1] for e in summary.errors)
-    assert reasons == {"broken_symlink": 1, "undecodable_name": 3}  # folder, 2 files
+    renamed = "the file name is not valid UTF-8; rename the file"
+    assert reasons == {"broken_symlink": 1, "undecodable_name": 3, renamed: 1}
     assert summary.counts["walk_errors"] == 4
     assert "broken_symlink" in caplog.text and "undecodable_name" in caplog.text
-    assert set(states(store)) == {good}
-    again = sc.scan("full")  # and again: still not fatal, nothing new
+    bad = str(lib / "Movies" / "Good (2000)" / "Bad\\xff (1990).mkv")
+    assert states(store) == {good: L.NEW, bad: L.ERROR}  # the video in a readable folder
+    assert getattr(store.get(bad), "error_reason", None) == "undecodable_name"
+    again = sc.scan("full")  # and again: still not fatal, nothing new, nothing missing
     assert again.counts["walk_errors"] == 4 and again.counts["new"] == 0
+    assert states(store) == {good: L.NEW, bad: L.ERROR}
 
 
 def test_an_empty_root_with_known_items_is_skipped(store: StateStore, lib: Path,
