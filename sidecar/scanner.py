@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from sidecar import catalog
 from sidecar.lifecycle import PRESENT, Lifecycle
 from sidecar.state import DirRow, StateStore
-from sidecar.walker import DirListed, KnownDir, MediaFile, WalkEvent, walk
+from sidecar.walker import DirListed, DirUnchanged, KnownDir, MediaFile, walk
 
 log = logging.getLogger(__name__)
 MODES = ("quick", "refresh", "full")
@@ -125,7 +125,7 @@ class Scanner:
 
     def _scan_tree(self, root: str, start: str, full_stat: bool, summary: ScanSummary,
                    progress: Progress | None) -> None:
-        known = self.store.load_dirs(root)
+        known = self.store.load_dirs(root, signatures=full_stat)
         pending: list[DirRow] = []
 
         def on_error(path: str, reason: str) -> None:
@@ -133,32 +133,34 @@ class Scanner:
             summary.errors.append(f"{path}: {reason}")
 
         events = walk(start, known=known, mode="full" if full_stat else "fast", on_error=on_error)
+        counts = summary.counts
         try:
-            for event in events:
-                self._on_event(root, event, known, pending, summary)
-                if progress and summary.counts["dirs"] % 500 == 0:
-                    progress(summary.counts)
+            for event in events:  # hot loop: one pass per folder of the library
+                counts["dirs"] += 1
+                if isinstance(event, DirUnchanged):
+                    counts["dirs_skipped"] += 1
+                elif isinstance(event, DirListed):
+                    self._on_listed(root, event, known.get(event.path), pending, summary)
+                else:
+                    counts["dirs_skipped"] += 1  # unreadable: what was known below it stays
+                if progress and counts["dirs"] % 500 == 0:
+                    progress(counts)
         except OSError as exc:  # the folder to walk itself: vanished or unreadable just now
             on_error(start, exc.strerror or str(exc))
         self.store.save_dirs(root, pending)
 
-    def _on_event(self, root: str, event: WalkEvent, known: Mapping[str, KnownDir],
-                  pending: list[DirRow], summary: ScanSummary) -> None:
-        """One walked folder: diffed against its rows and remembered, or counted skipped."""
-        summary.counts["dirs"] += 1
-        if isinstance(event, DirListed) and not storable(event.path):
+    def _on_listed(self, root: str, event: DirListed, before: KnownDir | None,
+                   pending: list[DirRow], summary: ScanSummary) -> None:
+        """One listed folder: diffed against its rows, and remembered if it changed."""
+        if not storable(event.path):
             return  # the walker reported the undecodable name; SQLite text cannot hold it
-        if isinstance(event, DirListed):
-            before = known.get(event.path)
-            self._diff_dir(root, event, before, summary)
-            if not same_record(before, event):  # an unchanged folder costs no write
-                subdirs = tuple(name for name in event.subdirs if storable(name))
-                pending.append(DirRow(event.path, event.mtime_ns, subdirs, event.signature))
-            if len(pending) >= DIR_FLUSH:
-                self.store.save_dirs(root, pending)
-                pending.clear()
-        else:
-            summary.counts["dirs_skipped"] += 1
+        self._diff_dir(root, event, before, summary)
+        if not same_record(before, event):  # an unchanged folder costs no write
+            subdirs = tuple(name for name in event.subdirs if storable(name))
+            pending.append(DirRow(event.path, event.mtime_ns, subdirs, event.signature))
+        if len(pending) >= DIR_FLUSH:
+            self.store.save_dirs(root, pending)
+            pending.clear()
 
     def _diff_dir(self, root: str, listing: DirListed, before: KnownDir | None,
                   summary: ScanSummary) -> None:

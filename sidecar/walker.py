@@ -29,7 +29,7 @@ import stat
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from sidecar.listing import (
     RACY_WINDOW_NS,
@@ -74,9 +74,9 @@ Mode = Literal["fast", "full"]
 _S_ISDIR = stat.S_ISDIR
 
 
-@dataclass(frozen=True, slots=True)
-class DirUnchanged:
-    """Fast mode: the folder's mtime matches its record; it was not listed."""
+class DirUnchanged(NamedTuple):
+    """Fast mode: the folder's mtime matches its record; it was not listed.  (A named tuple:
+    one is made per folder of the library on every quick scan.)"""
 
     path: str
 
