@@ -7,6 +7,7 @@ import os
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from sidecar.app import AUTH_ERROR_KEY, App, build_app, elapsed_ms, open_store, startup_recovery
@@ -21,6 +22,7 @@ SCAN_STATES = {
     "quick": (Lifecycle.NEW, Lifecycle.CHANGED, Lifecycle.ERROR),
     "refresh": (Lifecycle.STALE, Lifecycle.ERROR),
 }
+OUTAGE_WAIT_S = 600.0  # how long a one-shot scan waits for TMDB to come back
 SCAN_PRIORITY = {"quick": None, "refresh": Priority.LOW, "full": Priority.CRITICAL}
 
 
@@ -74,6 +76,7 @@ def _fetch(app: App, mode: str, bar: ProgressBar, resume: str | None = None) -> 
         bar.start(jobs)
         engine.start()
         engine.wait_idle(tick=lambda: bar.update(app.worker.items_done - base))
+        wait_out_outage(app, OUTAGE_WAIT_S)
         engine.stop()
         bar.clear()
     app.record_auth_error()
@@ -83,6 +86,23 @@ def _fetch(app: App, mode: str, bar: ProgressBar, resume: str | None = None) -> 
         "errors": max(0, after[Lifecycle.ERROR] - before[Lifecycle.ERROR]),
         "waiting": _waiting(app),
     })
+
+
+def wait_out_outage(app: App, budget_s: float, *, sleep: Callable[[float], None] = time.sleep,
+                    clock: Callable[[], float] = time.time) -> int:
+    """TMDB down (or throttling) past every retry leaves items in ERROR ``unavailable`` with a
+    retry time.  A one-shot scan waits for those times, within ``budget_s``, and fetches them
+    again, so an outage of a few minutes ends in a finished scan; returns the rounds waited."""
+    deadline, rounds = clock() + budget_s, 0
+    while app.worker.auth_error is None:
+        due = app.store.earliest_retry("unavailable")
+        if due is None or due > deadline:
+            return rounds
+        sleep(max(0.0, due - clock()))
+        rounds += 1
+        app.engine.enqueue_pending(states=(Lifecycle.ERROR,))
+        app.engine.wait_idle()
+    return rounds
 
 
 def _waiting(app: App) -> int:

@@ -265,6 +265,16 @@ class StateStore:
                               [*wanted, settle_before_ns, self.now_iso()]).fetchone()
         return int(row[0])
 
+    def earliest_retry(self, reason: str) -> float | None:
+        """When the first item in ERROR for ``reason`` is due again (epoch seconds)."""
+        row = self.db.execute(
+            f"SELECT MIN(next_retry_after) FROM {TABLE} WHERE scan_state = 'ERROR' "
+            "AND error_reason = ? AND next_retry_after IS NOT NULL", [reason]).fetchone()
+        if row is None or row[0] is None:
+            return None
+        return dt.datetime.strptime(row[0], "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+            tzinfo=dt.UTC).timestamp()
+
     def count_settling(self, settle_before_ns: int) -> int:
         row = self.db.execute(
             f"SELECT COUNT(*) FROM {TABLE} WHERE scan_state IN ('NEW', 'CHANGED') "

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from sidecar import commands
 from sidecar.app import open_store
 from sidecar.lifecycle import Lifecycle
+from sidecar.state import StateStore
 from tests.corekit import make_files
 from tests.fakes.fake_tmdb import FakeTmdb
 from tests.fakes.tmdb_catalog import AMBIGUOUS_CATALOG
@@ -213,3 +215,54 @@ def test_interrupted_full_scans_are_resumed_from_the_first(data_dir: Path) -> No
     assert commands.interrupted_full_scan(store) == started[first] <= started[second]
     store.finish_run(store.start_run("quick"), {})
     assert commands.interrupted_full_scan(store) is None, "a later run ends the streak"
+
+
+class _OutageEngine:
+    """Stands in for the engine: each round 'fetches' the due items successfully."""
+
+    def __init__(self, store: StateStore) -> None:
+        self.store, self.rounds = store, 0
+
+    def enqueue_pending(self, *, states: object = None) -> int:
+        self.rounds += 1
+        return 1
+
+    def wait_idle(self) -> bool:
+        for item in self.store.items(L.ERROR):
+            self.store.transition(item.path, L.PROCESSING)
+            self.store.mark_indexed(item.path)
+        return True
+
+
+def test_a_one_shot_scan_waits_out_a_tmdb_outage(tmp_path: Path) -> None:
+    now = [1_000_000.0]
+    store = StateStore(tmp_path / "db.sqlite", clock=lambda: now[0])
+    store.add_new([{"media_path": "/lib/a.mkv", "media_type": "movie"}])
+    store.transition("/lib/a.mkv", L.PROCESSING)
+    store.mark_error("/lib/a.mkv", "unavailable", "TMDB down", retryable=True)
+    engine = _OutageEngine(store)
+    app = SimpleNamespace(store=store, engine=engine, worker=SimpleNamespace(auth_error=None))
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    waited = commands.wait_out_outage(app, 600, sleep=sleep,  # type: ignore[arg-type]
+                                      clock=lambda: now[0])
+    assert waited == 1
+    assert slept == [pytest.approx(60.0, abs=0.01)]  # the first retry is due after a minute
+    assert store.get("/lib/a.mkv").state == L.INDEXED  # type: ignore[union-attr]
+
+
+def test_an_outage_longer_than_the_wait_budget_is_left_to_the_next_scan(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "db.sqlite", clock=lambda: 1_000_000.0)
+    store.add_new([{"media_path": "/lib/a.mkv", "media_type": "movie"}])
+    store.transition("/lib/a.mkv", L.PROCESSING)
+    store.mark_error("/lib/a.mkv", "unavailable", "TMDB down", retryable=True)
+    app = SimpleNamespace(store=store, engine=_OutageEngine(store),
+                          worker=SimpleNamespace(auth_error=None))
+    waited = commands.wait_out_outage(app, 30, sleep=lambda s: None,  # type: ignore[arg-type]
+                                      clock=lambda: 1_000_000.0)
+    assert waited == 0
+    assert store.get("/lib/a.mkv").state == L.ERROR  # type: ignore[union-attr]
