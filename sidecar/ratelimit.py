@@ -191,6 +191,23 @@ class Counters:
     penalties: int = 0
 
 
+def check_cost(policy: Policy, cost: int) -> None:
+    """A single acquire may take at most what fits in the lowest adaptive limit."""
+    most = limit_of(policy.floor_rate)
+    if not 1 <= cost <= most:
+        raise ValueError(f"cost must be 1..{most}, got {cost}")
+
+
+def wait_counted(wait: float, policy: Policy, counters: Counters, lock: threading.Lock,
+                 rng: Rng, sleep: Sleep) -> None:
+    """Sleep ``wait`` plus jitter (so woken threads do not stampede), counted for snapshots."""
+    delay = wait + policy.jitter * rng()
+    with lock:
+        counters.waits += 1
+        counters.waited_seconds += delay
+    sleep(delay)
+
+
 class TokenBucket:
     """In-process :class:`RateLimiter` shared by the worker threads of one sidecar.
 
@@ -225,17 +242,12 @@ class TokenBucket:
         return f"TokenBucket(rate={self.policy.rate}, per={self.policy.per})"
 
     def acquire(self, cost: int = 1) -> None:
-        if not 1 <= cost <= limit_of(self.policy.floor_rate):
-            raise ValueError(f"cost must be 1..{limit_of(self.policy.floor_rate)}, got {cost}")
+        check_cost(self.policy, cost)
         while True:
             wait = self._try_take(cost)
             if wait <= 0:
                 return
-            delay = wait + self.policy.jitter * self._rng()
-            with self._lock:
-                self._counters.waits += 1
-                self._counters.waited_seconds += delay
-            self._sleep(delay)
+            wait_counted(wait, self.policy, self._counters, self._lock, self._rng, self._sleep)
 
     def _try_take(self, cost: int) -> float:
         """One locked decision: take the slots and return 0, or return the wait."""

@@ -32,7 +32,17 @@ import time
 from typing import Any, Protocol
 
 from sidecar.errors import ConfigError, TmdbUnavailable
-from sidecar.ratelimit import Adaptive, Clock, Counters, Policy, Rng, Sleep, limit_of
+from sidecar.ratelimit import (
+    Adaptive,
+    Clock,
+    Counters,
+    Policy,
+    Rng,
+    Sleep,
+    check_cost,
+    limit_of,
+    wait_counted,
+)
 from sidecar.sharedbase import SETTING, parse_backend_url
 from sidecar.sharedsqlite import SqliteBudget
 
@@ -89,9 +99,7 @@ class SharedLimiter:
         return f"SharedLimiter({self.store.backend}, rate={p.rate}, per={p.per})"
 
     def acquire(self, cost: int = 1) -> None:
-        most = limit_of(self.policy.floor_rate)
-        if not 1 <= cost <= most:
-            raise ValueError(f"cost must be 1..{most}, got {cost}")
+        check_cost(self.policy, cost)
         while True:
             wait, now, ref = self._call(self.store.take, self.policy, cost)
             if wait <= 0:
@@ -99,11 +107,7 @@ class SharedLimiter:
                 with self._lock:
                     self._counters.acquired += cost
                 return
-            delay = wait + self.policy.jitter * self._rng()
-            with self._lock:
-                self._counters.waits += 1
-                self._counters.waited_seconds += delay
-            self._sleep(delay)
+            wait_counted(wait, self.policy, self._counters, self._lock, self._rng, self._sleep)
 
     def complete(self) -> None:
         """This thread's last request has its answer: count it from now (see RateLimiter).

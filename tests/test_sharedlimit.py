@@ -295,7 +295,9 @@ RATE, PER, SECONDS = 20, 1.0, 2.25  # two whole windows after the first grant, a
 
 def check_run(url: str, processes: int) -> None:
     run = hammer_processes(url, processes=processes, rate=RATE, per=PER, seconds=SECONDS)
-    assert all(run.per_process), "every process got some grants"
+    # Every process ran and reported.  The budget guarantees the total, not fair shares:
+    # a process that keeps losing the race for freed slots may get none in two windows.
+    assert len(run.per_process) == processes and sum(map(len, run.per_process)) > 0
     assert max_in_any_window(run.grants, PER) <= RATE
     assert utilisation(run.grants, RATE, PER, windows=2) >= 0.9
 
