@@ -1,7 +1,7 @@
 """The content lifecycle: states, the moves between them, and the timing rules.
 
 Pure policy with no I/O, so the whole state machine is readable in one screen and
-testable without a database.  ``state.py`` enforces ``ALLOWED`` on every write.
+testable without a database.  ``sidecar.state`` enforces ``ALLOWED`` on every write.
 """
 
 from __future__ import annotations

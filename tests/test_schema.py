@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from sidecar import schema
+from sidecar.state import schema
 from sidecar.state import StateStore
 
 BRIEF_COLUMNS = {  # §5.1, every column the brief names

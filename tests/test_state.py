@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from sidecar import state as state_module
+from sidecar.state import base as state_base
 from sidecar.errors import IllegalTransition
 from sidecar.lifecycle import Lifecycle
 from sidecar.state import DirRow, StateStore, iso, retry_locked
@@ -351,7 +351,7 @@ def test_write_waits_for_another_connection_holding_the_lock(store: StateStore) 
 
 def test_retry_locked_retries_busy_errors_only(monkeypatch: pytest.MonkeyPatch) -> None:
     sleeps: list[float] = []
-    monkeypatch.setattr(state_module.time, "sleep", sleeps.append)
+    monkeypatch.setattr(state_base.time, "sleep", sleeps.append)
     calls = {"n": 0}
 
     @retry_locked

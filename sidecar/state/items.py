@@ -1,181 +1,32 @@
-"""The state store: the only module that speaks SQL.
+"""Items: reading them, and every lifecycle move.
 
-One SQLite database in WAL mode, shared by the scanner, the workers and the web app.
-Every lifecycle move goes through ``transition``/``transition_many``, which check
+Every move goes through ``transition``/``transition_many``, which check
 ``lifecycle.ALLOWED`` inside the same transaction as the write, so an illegal move is
-impossible no matter which thread asks.  ``database is locked`` is retried here and never
-reaches a caller as an item failure.
+impossible no matter which thread asks.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import json
-import logging
-import sqlite3
-import threading
-import time
-import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, NamedTuple, ParamSpec, TypeVar
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
-import sqlite_utils
-
-from sidecar import schema
 from sidecar.errors import IllegalTransition
 from sidecar.lifecycle import ALLOWED, CLAIMABLE, INITIAL, Lifecycle, retry_delay
-
-log = logging.getLogger(__name__)
-P = ParamSpec("P")
-T = TypeVar("T")
-TABLE = "media_scan_state"
-WORK_STATES = (Lifecycle.NEW, Lifecycle.CHANGED, Lifecycle.STALE, Lifecycle.ERROR)
-
-
-def iso(ts: float) -> str:
-    """Fixed-width UTC ISO text: sorts as it compares, readable in the database."""
-    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def retry_locked(func: Callable[P, T]) -> Callable[P, T]:
-    """Retry a write when another process holds the lock past ``busy_timeout``."""
-
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-        delay = 0.05
-        for attempt in range(8):
-            try:
-                return func(*args, **kwargs)
-            except sqlite3.OperationalError as exc:
-                if ("locked" not in str(exc) and "busy" not in str(exc)) or attempt == 7:
-                    raise
-                log.debug("database busy, retrying %s in %.2fs", func.__name__, delay)
-                time.sleep(delay)
-                delay = min(delay * 2, 2.0)
-        raise AssertionError("unreachable")
-
-    return wrapper
+from sidecar.state.base import (
+    TABLE,
+    WORK_STATES,
+    Connection,
+    Item,
+    _encode,
+    iso,
+    log,
+    retry_locked,
+)
 
 
-@dataclass(frozen=True)
-class Item:
-    """One row of ``media_scan_state`` as the rest of the code sees it."""
-
-    path: str
-    media_type: str
-    state: Lifecycle
-    parent_path: str = ""
-    show_dir: str | None = None
-    root: str | None = None
-    title: str = ""
-    year: int | None = None
-    tmdb_id: int | None = None
-    tmdb_type: str | None = None
-    imdb_id: str | None = None
-    tvdb_id: str | None = None
-    season: int | None = None
-    episodes: tuple[int, ...] = ()
-    air_date: str | None = None
-    id_source: str | None = None
-    claimed_from: str | None = None
-    size: int = 0
-    mtime_ns: int = 0
-    error_count: int = 0
-    error_reason: str | None = None
-    last_error: str | None = None
-    next_retry_after: str | None = None
-    metadata_updated_at: str | None = None
-    release_date: str | None = None
-    etag: str | None = None
-    response_hash: str | None = None
-    candidates: list[dict[str, Any]] = field(default_factory=list)
-
-    @classmethod
-    def from_row(cls, row: sqlite3.Row | Mapping[str, Any]) -> Item:
-        return cls(
-            path=row["media_path"], media_type=row["media_type"],
-            state=Lifecycle(row["scan_state"]), parent_path=row["parent_path"] or "",
-            show_dir=row["show_dir"], root=row["root"], title=row["media_name"] or "",
-            year=row["year"], tmdb_id=row["tmdb_id"], tmdb_type=row["tmdb_type"],
-            imdb_id=row["imdb_id"], tvdb_id=row["tvdb_id"], season=row["season_number"],
-            episodes=tuple(json.loads(row["episode_numbers"] or "[]")),
-            air_date=row["air_date"], id_source=row["id_source"],
-            claimed_from=row["claimed_from"], size=row["file_size_bytes"] or 0,
-            mtime_ns=row["mtime_ns"] or 0, error_count=row["error_count"] or 0,
-            error_reason=row["error_reason"], last_error=row["last_error"],
-            next_retry_after=row["next_retry_after"],
-            metadata_updated_at=row["metadata_updated_at"], release_date=row["release_date"],
-            etag=row["tmdb_etag"], response_hash=row["last_response_hash"],
-            candidates=json.loads(row["candidates"] or "[]"),
-        )
-
-
-class DirRow(NamedTuple):
-    """A folder as last listed (a named tuple: a quick scan loads one per folder)."""
-
-    path: str
-    mtime_ns: int
-    subdirs: tuple[str, ...]
-    signature: str
-
-
-class StateStore:
-    """Thread-safe access to the database: one connection per thread, WAL, busy timeout."""
-
-    def __init__(self, path: str | Path, *, clock: Callable[[], float] = time.time) -> None:
-        self.path = str(path)
-        self.clock = clock
-        self._local = threading.local()
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self.version = retry_locked(schema.migrate)(self.db)
-
-    # -- connections ---------------------------------------------------------------
-
-    @property
-    def db(self) -> sqlite_utils.Database:
-        db: sqlite_utils.Database | None = getattr(self._local, "db", None)
-        if db is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
-                                   check_same_thread=False)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA busy_timeout=30000")
-            # Switching a new file to WAL can answer "locked" at once, without waiting.
-            retry_locked(conn.execute)("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            db = sqlite_utils.Database(conn)
-            self._local.db = db
-        return db
-
-    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        return list(self.db.execute(sql, params).fetchall())
-
-    def close(self) -> None:
-        db = getattr(self._local, "db", None)
-        if db is not None:
-            db.conn.close()
-            self._local.db = None
-
-    def now_iso(self) -> str:
-        return iso(self.clock())
-
-    # -- settings --------------------------------------------------------------------
-
-    def stored_settings(self) -> dict[str, str]:
-        return {row["key"]: row["value"] for row in self._rows("SELECT key, value FROM settings")}
-
-    @retry_locked
-    def save_settings(self, values: Mapping[str, str | None]) -> None:
-        """Store values from the settings page; ``None`` removes a stored value."""
-        with self.db.conn:
-            for key, value in values.items():
-                if value is None:
-                    self.db.execute("DELETE FROM settings WHERE key = ?", [key])
-                else:
-                    self.db.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)",
-                                    [key, value])
+class ItemStore(Connection):
+    """The ``media_scan_state`` table."""
 
     # -- reading items ----------------------------------------------------------------
 
@@ -425,97 +276,6 @@ class StateStore:
             log.info("forgot %d item(s) of library roots no longer configured", cur.rowcount)
         return int(cur.rowcount)
 
-    # -- shows ------------------------------------------------------------------------
-
-    def show(self, show_dir: str) -> dict[str, Any] | None:
-        rows = self._rows("SELECT * FROM shows WHERE show_dir = ?", [show_dir])
-        return dict(rows[0]) if rows else None
-
-    @retry_locked
-    def save_show(self, show_dir: str, **fields: Any) -> None:
-        with self.db.conn:
-            self.db.table("shows").upsert({"show_dir": show_dir, **fields}, pk="show_dir")
-
-    def cached_show(self, show_dir: str, newer_than: float) -> dict[str, Any] | None:
-        row = self.db.execute("SELECT payload FROM shows WHERE show_dir = ? AND payload_at > ?",
-                              [show_dir, newer_than]).fetchone()
-        if row is None or row[0] is None:
-            return None
-        data: dict[str, Any] = json.loads(zlib.decompress(row[0]))
-        data["seasons"] = {int(k): v for k, v in data.get("seasons", {}).items()}
-        return data
-
-    @retry_locked
-    def cache_show(self, show_dir: str, show: Mapping[str, Any], older_than: float) -> None:
-        """Keep this answer; drop every cached answer older than ``older_than``."""
-        blob = zlib.compress(json.dumps(show, separators=(",", ":")).encode("utf-8"), 6)
-        with self.db.conn:
-            self.db.execute("UPDATE shows SET payload = NULL, payload_at = NULL "
-                            "WHERE payload_at <= ?", [older_than])
-            self.db.table("shows").upsert(
-                {"show_dir": show_dir, "payload": blob, "payload_at": self.clock()},
-                pk="show_dir")
-
-    # -- directory cache ----------------------------------------------------------------
-
-    def load_dirs(self, root: str, *, signatures: bool = True) -> dict[str, DirRow]:
-        """Folder records of ``root``; without ``signatures`` (fast quick scans, which list
-        only folders whose mtime moved and diff those anyway) the read is a third cheaper."""
-        column = "dir_signature" if signatures else "''"
-        rows = self.db.execute(
-            f"SELECT path, mtime_ns, subdirs, {column} FROM dir_cache WHERE root = ?",
-            [root]).fetchall()
-        return {r[0]: DirRow(r[0], r[1], tuple(r[2].split("/")) if r[2] else (), r[3] or "")
-                for r in rows}
-
-    @retry_locked
-    def save_dirs(self, root: str, dirs: Iterable[DirRow]) -> None:
-        now = self.now_iso()
-        with self.db.conn:
-            self.db.conn.executemany(
-                "INSERT OR REPLACE INTO dir_cache (path, root, mtime_ns, subdirs, dir_signature, "
-                "last_checked) VALUES (?, ?, ?, ?, ?, ?)",
-                [(d.path, root, d.mtime_ns, "/".join(d.subdirs), d.signature, now)
-                 for d in dirs])  # "/" cannot occur in a name: the cheapest list encoding
-
-    @retry_locked
-    def forget_dirs(self, paths: Iterable[str]) -> None:
-        with self.db.conn:
-            self.db.conn.executemany("DELETE FROM dir_cache WHERE path = ?",
-                                     [(p,) for p in paths])
-
-    # -- scan runs ------------------------------------------------------------------------
-
-    @retry_locked
-    def start_run(self, mode: str, *, trigger: str = "cli", paths: Sequence[str] = ()) -> int:
-        with self.db.conn:
-            cur = self.db.execute(
-                "INSERT INTO scan_runs (mode, trigger, paths, status, started_at) "
-                "VALUES (?, ?, ?, 'running', ?)",
-                [mode, trigger, json.dumps(list(paths)), self.now_iso()])
-        return int(cur.lastrowid or 0)
-
-    @retry_locked
-    def finish_run(self, run_id: int, counts: Mapping[str, int], *, status: str = "done",
-                   duration_ms: int | None = None) -> None:
-        with self.db.conn:
-            self.db.execute(
-                "UPDATE scan_runs SET status = ?, finished_at = ?, counts = ?, duration_ms = ? "
-                "WHERE id = ?", [status, self.now_iso(), json.dumps(dict(counts)), duration_ms,
-                                 run_id])
-
-    def runs(self, limit: int = 10) -> list[dict[str, Any]]:
-        rows = self._rows("SELECT * FROM scan_runs ORDER BY id DESC LIMIT ?", [limit])
-        return [{**dict(r), "counts": json.loads(r["counts"] or "{}"),
-                 "paths": json.loads(r["paths"] or "[]")} for r in rows]
-
-    @retry_locked
-    def close_dangling_runs(self) -> int:
-        """Runs still 'running' at start-up were cut short by a crash: say so."""
-        with self.db.conn:
-            cur = self.db.execute("UPDATE scan_runs SET status = 'interrupted', finished_at = ? "
-                                  "WHERE status = 'running'", [self.now_iso()])
-        return int(cur.rowcount)
 
     def iter_items(self, batch: int = 1000) -> Iterator[Item]:
         last = 0
@@ -526,46 +286,3 @@ class StateStore:
                 return
             last = rows[-1]["id"]
             yield from (Item.from_row(r) for r in rows)
-
-    # -- pending host events (webhook intake) ------------------------------------------
-    # A webhook is answered 202 only after its event is stored here, so an event survives
-    # a crash or restart between "accepted" and "resolved"; intake deletes it when done.
-
-    @retry_locked
-    def add_event(self, host: str, item_id: str, payload: Mapping[str, Any]) -> int:
-        """Persist one accepted host event; returns its id."""
-        with self.db.conn:
-            cur = self.db.execute(
-                "INSERT INTO pending_events (host, item_id, payload, received_at, attempts) "
-                "VALUES (?, ?, ?, ?, 0)", [host, item_id, json.dumps(dict(payload)),
-                                           self.now_iso()])
-        return int(cur.lastrowid or 0)
-
-    def pending_events(self, limit: int = 1000) -> list[dict[str, Any]]:
-        """Oldest first; ``payload`` decoded."""
-        rows = self._rows("SELECT * FROM pending_events ORDER BY id LIMIT ?", [limit])
-        return [{**dict(r), "payload": json.loads(r["payload"] or "{}")} for r in rows]
-
-    def count_events(self) -> int:
-        return int(self.db.execute("SELECT COUNT(*) FROM pending_events").fetchone()[0])
-
-    @retry_locked
-    def delete_event(self, event_id: int) -> None:
-        with self.db.conn:
-            self.db.execute("DELETE FROM pending_events WHERE id = ?", [event_id])
-
-    @retry_locked
-    def bump_event(self, event_id: int, error: str) -> int:
-        """Count one failed attempt; returns the attempts so far."""
-        with self.db.conn:
-            self.db.execute("UPDATE pending_events SET attempts = attempts + 1, last_error = ? "
-                            "WHERE id = ?", [error[:500], event_id])
-        row = self.db.execute("SELECT attempts FROM pending_events WHERE id = ?",
-                              [event_id]).fetchone()
-        return int(row[0]) if row else 0
-
-
-def _encode(fields: Mapping[str, Any]) -> dict[str, Any]:
-    """Lists and dicts are stored as JSON text; everything else as is."""
-    return {k: (json.dumps(v) if isinstance(v, list | tuple | dict) else v)
-            for k, v in fields.items()}
