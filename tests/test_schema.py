@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from sidecar.state import schema
-from sidecar.state import StateStore
+from sidecar.state import StateStore, schema
 
 BRIEF_COLUMNS = {  # §5.1, every column the brief names
     "id", "media_path", "media_type", "media_name", "parent_path", "tmdb_id", "tmdb_type",

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from sidecar.state import base as state_base
 from sidecar.errors import IllegalTransition
 from sidecar.lifecycle import Lifecycle
 from sidecar.state import DirRow, StateStore, iso, retry_locked
+from sidecar.state import base as state_base
 from tests.corekit import NOW, Clock, new_store, parse_iso
 
 L = Lifecycle
