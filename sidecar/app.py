@@ -10,7 +10,12 @@ import logging
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 from sidecar import demo
 from sidecar.config import Settings, load_settings
@@ -98,10 +103,37 @@ def build_app(settings: Settings, store: StateStore, *, notify: Any = None) -> A
     return App(settings, store, roots, limiter, client, scanner, engine)
 
 
-def startup_recovery(store: StateStore) -> None:
-    """A previous run may have died mid-scan: nothing stays PROCESSING or 'running'."""
-    store.recover_processing()
-    store.close_dangling_runs()
+_HELD: dict[str, IO[str]] = {}  # data folder -> this process's lock on it, held until exit
+
+
+def startup_recovery(store: StateStore) -> bool:
+    """A previous run may have died mid-scan: nothing stays PROCESSING or 'running'.
+
+    Every Scanarr process holds a shared lock on its data folder for its lifetime.  The
+    rows are recovered only when this process gets the lock exclusively, i.e. no other
+    process is running: a ``scanarr scan`` next to ``serve`` must not take the service's
+    in-flight items.  Returns whether recovery ran."""
+    alone = _lock_data_dir(os.path.dirname(os.path.abspath(store.path)))
+    if alone:
+        store.recover_processing()
+        store.close_dangling_runs()
+    return alone
+
+
+def _lock_data_dir(data_dir: str) -> bool:
+    """Take (or re-check) the shared lifetime lock; True when no other process holds one."""
+    if fcntl is None:  # no flock (Windows): one process per data folder is assumed
+        return True
+    handle = _HELD.get(data_dir)
+    if handle is None:
+        handle = _HELD[data_dir] = open(os.path.join(data_dir, "scanarr.lock"), "a+")  # noqa: SIM115
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # converts our own lock, if held
+        alone = True
+    except BlockingIOError:
+        alone = False
+    fcntl.flock(handle, fcntl.LOCK_SH)
+    return alone
 
 
 def elapsed_ms(started: float) -> int:

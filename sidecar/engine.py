@@ -117,16 +117,22 @@ class Engine:
                     tick()
         return True
 
-    def stop(self, timeout: float = 30.0) -> None:
-        """Stop taking work, let running jobs finish, release anything still claimed."""
+    def stop(self, timeout: float = 30.0) -> int:
+        """Stop taking work, let running jobs finish, release what this engine still holds.
+
+        Only its own claims: another process on the same database (a ``scanarr scan`` next
+        to ``serve``) keeps its in-flight items.  Returns the items released."""
         self._stopping.set()
         self.queue.close()
         for thread in self._threads:
             thread.join(timeout)
         self._threads.clear()
-        released = self.store.recover_processing()
-        if released:
-            log.info("released %d unfinished item(s) on shutdown", released)
+        held = self.worker.claimed()
+        for path in held:
+            self.store.release(path)
+        if held:
+            log.info("released %d unfinished item(s) on shutdown", len(held))
+        return len(held)
 
     def resume_fetching(self) -> None:
         """After the key was fixed: clear the auth stop and take work again -- including

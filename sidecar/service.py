@@ -119,12 +119,11 @@ class Service:
         self.link.stop_alerts()
         self.intake.stop()
         with self._lock:
-            self.app.engine.stop()
+            released = self.app.engine.stop()
         self.runner.join(timeout=5.0)
         self.hostsync.stop(flush=True, timeout=5.0)
         if self.leadership is not None:
             self.leadership.release()
-        released = self._store.recover_processing()
         log.info("scanarr service stopped%s",
                  f" ({released} item(s) released)" if released else "")
 

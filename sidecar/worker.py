@@ -84,6 +84,7 @@ class Worker:
         self.auth_error: str | None = None
         self._done_lock = threading.Lock()
         self.items_done = 0  # items finished (any outcome): drives progress bars
+        self._claimed: set[str] = set()
 
     def process(self, job: Job) -> None:
         """Never raises: every failure ends as a state on the job's items."""
@@ -91,12 +92,20 @@ class Worker:
                  if (item := self.store.claim(path, force=job.force)) is not None]
         if not items:
             return
+        with self._done_lock:
+            self._claimed.update(item.path for item in items)
         started = time.monotonic()
         try:
             self._process(job, items, started)
         finally:
             with self._done_lock:
                 self.items_done += len(items)
+                self._claimed.difference_update(item.path for item in items)
+
+    def claimed(self) -> list[str]:
+        """Items this worker holds in PROCESSING right now (to release on shutdown)."""
+        with self._done_lock:
+            return sorted(self._claimed)
 
     def _process(self, job: Job, items: list[Item], started: float) -> None:
         try:

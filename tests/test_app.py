@@ -26,3 +26,30 @@ def test_rows_of_roots_no_longer_configured_are_forgotten(tmp_path: Path) -> Non
     build_app(Settings(libraries=(str(kept),), data_dir=str(tmp_path)), store)
     assert store.get(str(kept / "a.mkv")) is not None
     assert store.get(str(dropped / "b.mkv")) is None
+
+
+def test_recovery_runs_only_when_no_other_process_uses_the_data_folder(tmp_path: Path) -> None:
+    """`scanarr scan` next to a running `serve`: the service's in-flight items stay its own."""
+    import subprocess
+    import sys
+
+    from sidecar.app import startup_recovery
+    from sidecar.lifecycle import Lifecycle
+
+    store = StateStore(tmp_path / "scanarr.db")
+    store.add_new([{"media_path": "/m/a.mkv", "media_type": "movie"}])
+    assert store.claim("/m/a.mkv") is not None
+    holder = subprocess.Popen(  # another Scanarr process: holds the shared lifetime lock
+        [sys.executable, "-c", "import fcntl, sys, time\n"
+         f"h = open({str(tmp_path / 'scanarr.lock')!r}, 'a+')\n"
+         "fcntl.flock(h, fcntl.LOCK_SH); print('held', flush=True); time.sleep(30)"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        assert startup_recovery(store) is False
+        assert getattr(store.get("/m/a.mkv"), "state", None) == Lifecycle.PROCESSING
+    finally:
+        holder.kill()
+        holder.wait()
+    assert startup_recovery(store) is True  # alone now: a crash left it, so it goes back
+    assert getattr(store.get("/m/a.mkv"), "state", None) == Lifecycle.NEW

@@ -62,6 +62,11 @@ class ScriptedWorker:
     def __post_init__(self) -> None:
         self.gate.set()
 
+    def claimed(self) -> list[str]:
+        """What this worker still holds (the engine releases exactly these on stop)."""
+        return [j for job in self.jobs for j in sorted(job.paths)
+                if getattr(self.store.get(j), "state", None) == L.PROCESSING]
+
     def process(self, job: Job) -> None:
         self.jobs.append(job)
         claimed = [p for p in sorted(job.paths) if self.store.claim(p, force=job.force)]
@@ -162,6 +167,22 @@ def test_stop_releases_what_was_left_claimed(store: StateStore) -> None:
     engine.stop()
     assert store.counts()["PROCESSING"] == 0 and store.counts()["NEW"] == 3
     assert engine.queue.get(timeout=0) is None  # closed: nothing new starts
+
+
+def test_stop_leaves_other_processes_claims_alone(store: StateStore) -> None:
+    """A ``scanarr scan`` next to ``serve``: stopping one engine must not release the items
+    the other one is working on."""
+    add(store, "/m/Mine/Mine.mkv")
+    add(store, "/m/Theirs/Theirs.mkv")
+    assert store.claim("/m/Theirs/Theirs.mkv") is not None  # another process's worker
+    worker = ScriptedWorker(store, finish=False)
+    engine = engine_for(store, worker)
+    engine.enqueue_pending()
+    engine.start()
+    assert engine.wait_idle(10)
+    assert engine.stop() == 1
+    assert getattr(store.get("/m/Mine/Mine.mkv"), "state", None) == L.NEW
+    assert getattr(store.get("/m/Theirs/Theirs.mkv"), "state", None) == L.PROCESSING
 
 
 def test_auth_error_pauses_the_queue_and_wait_idle_returns(store: StateStore) -> None:
