@@ -256,7 +256,15 @@ class Service:
             return self.app.engine.enqueue_items(items, Priority.HIGH)
 
     def _scheduled_scan(self, mode: str, trigger: str) -> bool:
+        self._retry_auth()  # a key re-enabled at TMDB is noticed within one interval
         return self.start_scan(mode, trigger=trigger)
+
+    def _retry_auth(self) -> None:
+        """Fetching stopped on a 401: take work again (one request tells if it still fails)."""
+        with self._lock:
+            if self.app.worker.auth_error is not None:
+                log.info("retrying TMDB after the earlier auth error")
+                self.app.engine.resume_fetching()
 
     def _leader(self) -> Callable[[], bool] | None:
         """With a shared backend (several Scanarrs, one library) only the leader scans on
@@ -289,7 +297,10 @@ class Service:
         return diagnostics.metrics(self)
 
     def test_tmdb(self) -> str:
-        return diagnostics.test_tmdb(self.settings, self.app.limiter)
+        """The settings page's Test button; a key that works again resumes fetching."""
+        message = diagnostics.test_tmdb(self.settings, self.app.limiter)
+        self._retry_auth()
+        return message
 
     def test_host(self) -> str:
         host = self.link.host

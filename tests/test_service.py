@@ -246,6 +246,24 @@ def test_test_buttons(make: Callable[..., Service], library: Path, tmdb: FakeTmd
         svc.test_tmdb()
 
 
+def test_a_key_working_again_resumes_fetching(make: Callable[..., Service], library: Path,
+                                              tmdb: FakeTmdb) -> None:
+    """A 401 stops fetching; when the key works again (re-enabled at TMDB), the Test button
+    (or the next scheduled scan) takes the waiting work again -- no restart needed."""
+    svc = make(SCANARR_SETTLE_SECONDS="0")
+    for n in range(3):
+        touch(library / f"Film {n} (200{n})" / f"Film {n} (200{n}).mkv")
+    tmdb.revoke_key()
+    assert svc.start_scan("quick")
+    wait_for(lambda: not svc.progress()["running"], "the scan to stop on the 401", timeout=30)
+    assert svc.status()["tmdb"]["auth_error"]
+    assert svc.store.counts()["INDEXED"] == 0 and svc.store.counts()["ERROR"] == 0
+    tmdb.restore_key()
+    assert "accepted the key" in svc.test_tmdb()
+    wait_for(lambda: svc.store.counts()["INDEXED"] == 3, "the waiting items to be fetched")
+    assert not svc.status()["tmdb"]["auth_error"]
+
+
 def test_test_tmdb_without_key(make: Callable[..., Service]) -> None:
     svc = make(start=False, SCANARR_TMDB_API_KEY="-")
     with pytest.raises(NoApiKey):

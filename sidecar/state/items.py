@@ -34,10 +34,6 @@ class ItemStore(Connection):
         rows = self._rows(f"SELECT * FROM {TABLE} WHERE media_path = ?", [path])
         return Item.from_row(rows[0]) if rows else None
 
-    def items_in_dir(self, parent: str) -> dict[str, Item]:
-        rows = self._rows(f"SELECT * FROM {TABLE} WHERE parent_path = ?", [parent])
-        return {row["media_path"]: Item.from_row(row) for row in rows}
-
     def file_stats_in_dir(self, parent: str) -> dict[str, tuple[int, int, str]]:
         """path -> (size, mtime_ns, state): the narrow read the scanner's hot loop needs."""
         rows = self.db.execute(
@@ -257,12 +253,6 @@ class ItemStore(Connection):
                 f"UPDATE {TABLE} SET scan_state = 'STALE' WHERE scan_state = 'INDEXED' "
                 "AND stale_after IS NOT NULL AND stale_after <= ?", [self.now_iso()])
         return int(cur.rowcount)
-
-    @retry_locked
-    def delete(self, paths: Iterable[str]) -> int:
-        with self.db.conn:
-            return sum(self.db.execute(f"DELETE FROM {TABLE} WHERE media_path = ?", [p]).rowcount
-                       for p in paths)
 
     @retry_locked
     def forget_other_roots(self, roots: Sequence[str]) -> int:
