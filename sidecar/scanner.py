@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from sidecar import catalog
 from sidecar.lifecycle import PRESENT, Lifecycle
 from sidecar.state import DirRow, StateStore
-from sidecar.walker import DirListed, DirUnchanged, KnownDir, MediaFile, walk
+from sidecar.walker import DirListed, KnownDir, MediaFile, walk
 
 log = logging.getLogger(__name__)
 MODES = ("quick", "refresh", "full")
@@ -132,14 +132,14 @@ class Scanner:
             summary.counts["walk_errors"] += 1
             summary.errors.append(f"{path}: {reason}")
 
-        events = walk(start, known=known, mode="full" if full_stat else "fast", on_error=on_error)
+        skipped = [0]  # unchanged folders (fast mode): counted by the walker, not yielded
+        events = walk(start, known=known, mode="full" if full_stat else "fast",
+                      on_error=on_error, skipped=skipped)
         counts = summary.counts
         try:
-            for event in events:  # hot loop: one pass per folder of the library
+            for event in events:
                 counts["dirs"] += 1
-                if isinstance(event, DirUnchanged):
-                    counts["dirs_skipped"] += 1
-                elif isinstance(event, DirListed):
+                if isinstance(event, DirListed):
                     self._on_listed(root, event, known.get(event.path), pending, summary)
                 else:
                     counts["dirs_skipped"] += 1  # unreadable: what was known below it stays
@@ -147,7 +147,11 @@ class Scanner:
                     progress(counts)
         except OSError as exc:  # the folder to walk itself: vanished or unreadable just now
             on_error(start, exc.strerror or str(exc))
+        counts["dirs"] += skipped[0]
+        counts["dirs_skipped"] += skipped[0]
         self.store.save_dirs(root, pending)
+        if not self.store.has_snapshot(root):
+            self.store.snapshot_dirs(root)  # for the next fast scan
 
     def _on_listed(self, root: str, event: DirListed, before: KnownDir | None,
                    pending: list[DirRow], summary: ScanSummary) -> None:
@@ -167,7 +171,7 @@ class Scanner:
         """Compare one listed folder with its rows: NEW, CHANGED, MISSING, back again."""
         summary.counts["files"] += len(listing.files)
         if before is not None:
-            vanished = set(before.subdirs) - set(listing.subdirs)
+            vanished = set(before[1]) - set(listing.subdirs)
             self._vanish_subdirs(listing.path, vanished, summary)
             if listing.unchanged:
                 return
@@ -236,7 +240,8 @@ class Scanner:
 
 
 def same_record(before: KnownDir | None, listing: DirListed) -> bool:
-    return before is not None and (before.mtime_ns, before.subdirs, before.signature) == (
+    """Whether the stored record already says what this listing says (then no write)."""
+    return before is not None and tuple(before) == (
         listing.mtime_ns, listing.subdirs, listing.signature)
 
 

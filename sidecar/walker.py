@@ -100,8 +100,13 @@ def walk(
     on_error: OnError | None = None,
     sample_max_bytes: int = SAMPLE_MAX_BYTES,
     clock: Callable[[], int] = time.time_ns,
+    skipped: list[int] | None = None,
 ) -> Iterator[WalkEvent]:
     """Walk ``root`` and yield one event per folder (see the module docstring).
+
+    With ``skipped`` (a one-element counter), unchanged folders in fast mode are counted
+    there instead of yielded: a quick scan then pays nothing per unchanged folder beyond
+    its stat.
 
     ``known`` maps folder paths (as yielded) to their last ``DirRecord``.  In ``"fast"`` mode
     a known folder whose mtime is unchanged is not listed; ``"full"`` lists every folder.
@@ -115,7 +120,7 @@ def walk(
     if mode not in ("fast", "full"):
         raise ValueError(f"mode must be 'fast' or 'full', not {mode!r}")
     walker = _Walker(known or {}, mode == "fast", on_error, sample_max_bytes, clock)
-    return walker.run(os.path.abspath(os.fspath(root)))
+    return walker.run(os.path.abspath(os.fspath(root)), skipped)
 
 
 def iter_media(
@@ -147,7 +152,7 @@ class _Walker:
         self.visited: set[tuple[int, int]] = set()
         self.lister = Lister(self.problem, sample_max_bytes, clock)
 
-    def run(self, root: str) -> Iterator[WalkEvent]:
+    def run(self, root: str, skipped: list[int] | None = None) -> Iterator[WalkEvent]:
         """Iterative pre-order DFS (no recursion limit on deep trees).
 
         The unchanged-folder path is inlined: in fast mode it runs once per folder of the
@@ -172,11 +177,14 @@ class _Walker:
                 continue
             record = known.get(path)
             # mtime 0 is never trusted: racy listings are recorded as 0 (see RACY_WINDOW_NS)
-            if fast and record is not None and record.mtime_ns == st.st_mtime_ns != 0:
-                yield DirUnchanged(path)
-                subdirs = record.subdirs
+            if fast and record is not None and record[0] == st.st_mtime_ns != 0:
+                if skipped is None:
+                    yield DirUnchanged(path)
+                else:
+                    skipped[0] += 1
+                subdirs = record[1]
             else:
-                known_signature = record.signature if record is not None else None
+                known_signature = record[2] if record is not None else None
                 try:
                     listed = self.lister.list_folder(path, st.st_mtime_ns, known_signature)
                 except OSError as exc:

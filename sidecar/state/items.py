@@ -262,6 +262,8 @@ class ItemStore(Connection):
         with self.db.conn:
             cur = self.db.execute(f"DELETE FROM {TABLE} WHERE root NOT IN ({marks})", list(roots))
             self.db.execute(f"DELETE FROM dir_cache WHERE root NOT IN ({marks})", list(roots))
+            self.db.execute(f"DELETE FROM dir_snapshots WHERE root NOT IN ({marks})",
+                            list(roots))
         if cur.rowcount:
             log.info("forgot %d item(s) of library roots no longer configured", cur.rowcount)
         return int(cur.rowcount)

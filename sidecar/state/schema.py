@@ -97,7 +97,14 @@ def _v2(db: sqlite_utils.Database) -> None:
     db.table("shows").add_column("payload_at", float)
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
+def _v3(db: sqlite_utils.Database) -> None:
+    """All folder records of a root in one marshal blob: a quick scan loads 50,000 folders
+    from it in ~20 ms instead of ~100 ms of rows.  A cache of ``dir_cache``: dropped on
+    every change there, rebuilt at the end of the scan that changed it."""
+    db.table("dir_snapshots").create({"root": str, "data": bytes}, pk="root")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
 
 
 def migrate(db: sqlite_utils.Database) -> int:
