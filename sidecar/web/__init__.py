@@ -2,9 +2,7 @@
 
 ``create_app(service)`` is the factory (Flask tutorial style): the running service is
 kept in ``app.extensions["scanarr"]`` and every blueprint reaches it through
-:func:`sidecar.web.common.service`.  Blueprints are found by module name; a module that
-is not there yet (webhooks and health are written separately) is skipped with a log
-line, so the rest of the app still works.
+:func:`sidecar.web.common.service`.
 
 Safety that applies to every response lives here: a session key that is random per
 installation and kept in the database (never a constant in the code), cookie flags,
@@ -15,23 +13,22 @@ an injected ``<script>`` could not run even if escaping ever failed).
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import logging
 import secrets
 from pathlib import Path
 
-from flask import Blueprint, Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from sidecar import __version__
 from sidecar.host import MAX_WEBHOOK_BYTES
+from sidecar.web import api, auth, health, metrics, pages, webhooks
 from sidecar.web.auth import LIMITER, LoginLimiter, csrf_token, logged_in
 from sidecar.web.common import EXTENSION, SECRET_KEY_SETTING, Service, redact
 
 log = logging.getLogger(__name__)
 
-BLUEPRINTS = ("health", "webhooks", "auth", "pages", "api", "metrics")
-OPTIONAL = frozenset({"health", "webhooks"})  # written by another team member
+BLUEPRINTS = (health.bp, webhooks.bp, auth.bp, pages.bp, api.bp, metrics.bp)
 OWN = frozenset({"auth", "pages", "api", "metrics"})
 FORM_BODY_BYTES = 256 * 1024  # a settings form is a few KB; nothing of ours takes more
 HERE = Path(__file__).resolve().parent
@@ -69,23 +66,9 @@ def create_app(service: Service, *, testing: bool = False) -> Flask:
     app.before_request(_limit_body)
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, _http_error)
-    for name in BLUEPRINTS:
-        blueprint = _blueprint(name)
-        if blueprint is not None:
-            app.register_blueprint(blueprint)
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
     return app
-
-
-def _blueprint(name: str) -> Blueprint | None:
-    try:
-        module = importlib.import_module(f"sidecar.web.{name}")
-    except ImportError as exc:
-        if name not in OPTIONAL or exc.name != f"sidecar.web.{name}":
-            raise
-        log.warning("web module %s is not available; its routes are not served", name)
-        return None
-    blueprint: Blueprint = module.bp
-    return blueprint
 
 
 def _secret_key(service: Service) -> str:
