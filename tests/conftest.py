@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes.fake_tmdb import FakeTmdb
+
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
@@ -24,3 +26,16 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "data"
     monkeypatch.setenv("SCANARR_DATA_DIR", str(path))
     return path
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeTmdb]:
+    """A fresh fake TMDB on 127.0.0.1 (auto catalog, the legacy 40 per 10 s limit)."""
+    with FakeTmdb() as server:
+        yield server
+
+
+@pytest.fixture
+def no_fsync(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Durability is the writer's own test; elsewhere fsync would only make the suite slow."""
+    monkeypatch.setattr(os, "fsync", lambda fd: None)

@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,12 +25,6 @@ MOVIES = ["Heat (1995) {tmdb-949}/Heat (1995) {tmdb-949}.mkv",
           "1080p.mkv"]  # unidentifiable: an error, never a stop
 EPISODES = ["Some Show (2010)/Season 01/Some Show - S01E01.mkv",
             "Some Show (2010)/Season 02/Some Show - S02E01E02.mkv"]
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeTmdb]:
-    with FakeTmdb() as server:
-        yield server
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ status (dict and text), the stop-everything auth error, and fixing a match by ha
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -22,15 +21,7 @@ from tests.fakes.tmdb_catalog import AMBIGUOUS_CATALOG
 L = Lifecycle
 
 
-@pytest.fixture(autouse=True)
-def _no_fsync(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(os, "fsync", lambda fd: None)
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeTmdb]:
-    with FakeTmdb() as server:
-        yield server
+pytestmark = pytest.mark.usefixtures("no_fsync")
 
 
 @pytest.fixture

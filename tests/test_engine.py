@@ -4,10 +4,8 @@ claimed.  Pool mechanics use a scripted worker; the fetch paths use the real fak
 
 from __future__ import annotations
 
-import os
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,15 +23,7 @@ L = Lifecycle
 SEC = 1_000_000_000
 
 
-@pytest.fixture(autouse=True)
-def _no_fsync(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(os, "fsync", lambda fd: None)
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeTmdb]:
-    with FakeTmdb() as server:
-        yield server
+pytestmark = pytest.mark.usefixtures("no_fsync")
 
 
 # --- a scripted worker for the pool mechanics ----------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Sequence
 
 import pytest
 
@@ -20,6 +19,7 @@ from sidecar.ratelimit import (
     penalized,
     recovered,
 )
+from tests.fakes.budget_load import max_in_any_window
 
 
 class FakeClock:
@@ -57,16 +57,6 @@ class FakeClock:
 
 def bucket(clock: FakeClock, rate: int = 35, per: float = 10.0, **tuning: float) -> TokenBucket:
     return TokenBucket(rate, per, clock=clock, sleep=clock.sleep, rng=lambda: 0.0, **tuning)
-
-
-def max_in_any_window(stamps: Sequence[float], per: float) -> int:
-    """Most stamps inside any half-open window [t, t + per) (two pointers over sorted stamps)."""
-    ordered, best, lo = sorted(stamps), 0, 0
-    for hi, stamp in enumerate(ordered):
-        while ordered[lo] <= stamp - per:
-            lo += 1
-        best = max(best, hi - lo + 1)
-    return best
 
 
 def test_token_bucket_satisfies_the_protocol() -> None:
@@ -327,34 +317,23 @@ def test_penalized_and_recovered_are_pure() -> None:
 
 def test_complete_keeps_a_request_in_the_window_until_its_answer_arrived() -> None:
     """Counted from its completion, a slow request cannot let the server see > rate/window."""
-    clock = FakeClockForComplete()
-    bucket = TokenBucket(2, 1.0, clock=clock, sleep=clock.sleep, rng=lambda: 0.0)
-    bucket.acquire()
+    clock = FakeClock(start=0.0)
+    limiter = bucket(clock, rate=2, per=1.0)
+    limiter.acquire()
     clock.now = 0.9  # the first answer took 0.9 s to arrive
-    bucket.complete()
-    bucket.acquire()
-    bucket.complete()
+    limiter.complete()
+    limiter.acquire()
+    limiter.complete()
     clock.now = 1.0
-    bucket.acquire()  # must wait until 0.9 + 1.0: the first request may have arrived at 0.89
+    limiter.acquire()  # must wait until 0.9 + 1.0: the first request may have arrived at 0.89
     assert clock.now >= 1.9
-
-
-class FakeClockForComplete:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def test_a_late_answer_keeps_its_slot_when_later_requests_answer_first() -> None:
     """Answers arrive out of order, so the oldest stamp is not always the leftmost one: a
     window log that evicted by position dropped the late answer and let a 4th request
     into a window of 3 (bench_fetch saw 48 in a 40/s window and 86 429s)."""
-    clock = FakeClockForComplete()
+    clock = FakeClock(start=0.0)
     bucket = TokenBucket(3, 1.0, clock=clock, sleep=clock.sleep, rng=lambda: 0.0)
 
     def request(start: float, answer: float) -> None:

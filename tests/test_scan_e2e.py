@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from sidecar.metadata import validate_document
+from tests.e2e_kit import run_scanarr, scan_env, status
 from tests.fakes.fake_tmdb import FakeTmdb, running_fake_tmdb
 
-REPO = Path(__file__).resolve().parent.parent
 OLD = 1_600_000_000  # well before any settle window
 
 MOVIES = [
@@ -51,20 +49,6 @@ def make_library(root: Path) -> tuple[Path, Path]:
     return movies, tv
 
 
-def run_scanarr(
-    env: dict[str, str], *args: str, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "sidecar", *args],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
-
-
 @pytest.fixture
 def fake() -> Iterator[FakeTmdb]:
     # A scaled-down TMDB limit (12 per rolling 1 s) so sustained pressure takes seconds.
@@ -72,30 +56,11 @@ def fake() -> Iterator[FakeTmdb]:
         yield server
 
 
-def scan_env(
+def env_for(
     tmp_path: Path, fake: FakeTmdb, roots: tuple[Path, Path], **extra: str
 ) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SCANARR_")}
-    env.update(
-        {
-            "SCANARR_DATA_DIR": str(tmp_path / "data"),
-            "SCANARR_LIBRARIES": os.pathsep.join(str(r) for r in roots),
-            "SCANARR_TMDB_API_URL": fake.url,
-            "SCANARR_TMDB_API_KEY": fake.api_key,
-            "SCANARR_RATE_LIMIT": "10",
-            "SCANARR_RATE_WINDOW": "1",
-            "SCANARR_WORKERS": "4",
-            **extra,
-        }
-    )
-    return env
-
-
-def status(env: dict[str, str]) -> dict:
-    result = run_scanarr(env, "status", "--json")
-    assert result.returncode == 0, result.stderr
-    report: dict = json.loads(result.stdout)
-    return report
+    """A ``scanarr`` child's environment: budget 10 per 1 s against the fake's 12, 4 workers."""
+    return scan_env(tmp_path / "data", fake.url, fake.api_key, roots, **extra)
 
 
 def metadata_files(root: Path) -> list[Path]:
@@ -106,7 +71,7 @@ def test_full_library_ends_indexed_under_budget_with_zero_429(
     tmp_path: Path, fake: FakeTmdb
 ) -> None:
     roots = make_library(tmp_path / "lib")
-    env = scan_env(tmp_path, fake, roots)
+    env = env_for(tmp_path, fake, roots)
     result = run_scanarr(env, "scan")
     assert result.returncode == 0, result.stderr
     assert "quick scan:" in result.stderr.splitlines()[-1]
@@ -125,7 +90,7 @@ def test_full_library_ends_indexed_under_budget_with_zero_429(
 
 def test_request_counts_per_item(tmp_path: Path, fake: FakeTmdb) -> None:
     roots = make_library(tmp_path / "lib")
-    run_scanarr(scan_env(tmp_path, fake, roots), "scan")
+    run_scanarr(env_for(tmp_path, fake, roots), "scan")
     kinds = fake.stats()["by_kind"]
     untagged_movies = 16  # titles without an id tag (Kill Bill's two parts are one movie)
     assert kinds["movie"] == untagged_movies + 2  # + the tmdb-tagged one + the imdb-tagged one
@@ -138,7 +103,7 @@ def test_request_counts_per_item(tmp_path: Path, fake: FakeTmdb) -> None:
 
 def test_second_scan_fetches_nothing_and_writes_nothing(tmp_path: Path, fake: FakeTmdb) -> None:
     roots = make_library(tmp_path / "lib")
-    env = scan_env(tmp_path, fake, roots)
+    env = env_for(tmp_path, fake, roots)
     run_scanarr(env, "scan")
     before = fake.stats()["api_requests"]
     mtimes = {p: p.stat().st_mtime_ns for p in metadata_files(tmp_path / "lib")}
@@ -150,7 +115,7 @@ def test_second_scan_fetches_nothing_and_writes_nothing(tmp_path: Path, fake: Fa
 
 def test_refresh_with_unchanged_content_costs_no_writes(tmp_path: Path, fake: FakeTmdb) -> None:
     roots = make_library(tmp_path / "lib")
-    env = scan_env(tmp_path, fake, roots)
+    env = env_for(tmp_path, fake, roots)
     run_scanarr(env, "scan")
     db = tmp_path / "data" / "scanarr.db"
     import sqlite3
@@ -169,7 +134,7 @@ def test_bad_answers_end_in_error_with_reason_and_scan_goes_on(
 ) -> None:
     roots = make_library(tmp_path / "lib")
     fake.configure(garbage_rate=1.0, garbage_kinds=("html",))
-    env = scan_env(tmp_path, fake, roots)
+    env = env_for(tmp_path, fake, roots)
     result = run_scanarr(env, "scan")
     assert result.returncode == 0, result.stderr
     report = status(env)
@@ -190,7 +155,7 @@ def test_bad_answers_end_in_error_with_reason_and_scan_goes_on(
 def test_revoked_key_stops_everything_with_a_clear_status(tmp_path: Path, fake: FakeTmdb) -> None:
     roots = make_library(tmp_path / "lib")
     fake.revoke_key()
-    env = scan_env(tmp_path, fake, roots)
+    env = env_for(tmp_path, fake, roots)
     result = run_scanarr(env, "scan")
     assert result.returncode == 0
     assert "TMDB rejected the key" in result.stderr

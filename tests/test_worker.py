@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,16 +28,7 @@ from tests.fakes.tmdb_catalog import AMBIGUOUS_CATALOG
 L = Lifecycle
 
 
-@pytest.fixture(autouse=True)
-def _no_fsync(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Durability is the writer's own test; here fsync would only make the suite slow."""
-    monkeypatch.setattr(os, "fsync", lambda fd: None)
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeTmdb]:
-    with FakeTmdb() as server:
-        yield server
+pytestmark = pytest.mark.usefixtures("no_fsync")
 
 
 @pytest.fixture
