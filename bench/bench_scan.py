@@ -8,9 +8,12 @@ its own subprocess so its peak RSS is its own:
 
 * ``find``            find ROOT -type f -printf '%p %T@ %s\\n' > /dev/null   (the baseline)
 * ``quick-fast``      quick scan of the unchanged library, folder-mtime fast path
-* ``quick-full-stat`` quick scan of the unchanged library with the periodic full-stat pass
+* ``quick-stat-pass`` quick scan of the unchanged library with the periodic full-stat pass
+                      (every ``full_stat_hours``): the fast walk, then one stat per known file
+* ``quick-listing``   quick scan that lists every folder and stats every video
+                      (``trust_folder_mtimes=False``, and the walk of ``--mode full``)
 * ``added-1%``        1% new files added, quick scan (fast path sees them via folder mtimes)
-* ``touched-1%``      1% of the files rewritten in place, quick scan with the full-stat pass
+* ``touched-1%``      1% of the files rewritten in place, quick scan with the stat pass
 
 Times are the scan call itself (imports and process start excluded) and, for reference, the
 whole process.  Ratios are against ``find`` measured in the same run (median of rounds).
@@ -40,7 +43,8 @@ sys.path.insert(0, {repo!r})
 from sidecar.scanner import Scanner
 from sidecar.state import StateStore
 store = StateStore({db!r})
-scanner = Scanner(store, {roots!r}, settle_seconds=0, full_stat_hours={hours})
+scanner = Scanner(store, {roots!r}, settle_seconds=0, full_stat_hours={hours},
+                  trust_folder_mtimes={trust})
 started = time.perf_counter()
 summary = scanner.scan("quick")
 seconds = time.perf_counter() - started
@@ -52,13 +56,15 @@ print(json.dumps({{"seconds": seconds, "rss_mb": rss, "counts": dict(summary.cou
 """
 
 
-def run_scan(db: str, roots: list[str], *, full_stat: bool, index_all: bool = False) -> dict:
+def run_scan(db: str, roots: list[str], *, full_stat: bool, index_all: bool = False,
+             trust: bool = True) -> dict:
     code = CHILD.format(
         repo=str(HERE.parent),
         db=db,
         roots=roots,
         hours=0 if full_stat else 10**6,
         index_all=index_all,
+        trust=trust,
     )
     started = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
@@ -119,14 +125,16 @@ def report(lib: Path, roots: list[str], db: str, args: argparse.Namespace) -> No
         f"{first['seconds']:.1f}s ({files / max(first['seconds'], 1e-9):.0f} files/s incl. "
         f"identify), peak RSS {first['rss_mb']:.0f} MB"
     )
-    finds, fast, full = [], [], []
+    finds, fast, full, listing = [], [], [], []
     for _ in range(args.rounds):
         finds.append(run_find(str(lib)))
         fast.append(run_scan(db, roots, full_stat=False))
         full.append(run_scan(db, roots, full_stat=True))
+        listing.append(run_scan(db, roots, full_stat=False, trust=False))
     base = statistics.median(finds)
     print(f"find baseline: {base:.3f}s (median of {args.rounds})")
-    for name, runs in (("quick-fast", fast), ("quick-full-stat", full)):
+    scenarios = (("quick-fast", fast), ("quick-stat-pass", full), ("quick-listing", listing))
+    for name, runs in scenarios:
         secs = statistics.median(r["seconds"] for r in runs)
         proc = statistics.median(r["process_seconds"] for r in runs)
         rss = max(r["rss_mb"] for r in runs)
@@ -146,7 +154,7 @@ def report(lib: Path, roots: list[str], db: str, args: argparse.Namespace) -> No
     touched = genlib.touch_fraction(lib, 0.01, args.seed)
     result = run_scan(db, roots, full_stat=True, index_all=True)
     print(
-        f"touched-1%       {len(touched)} files rewritten: full-stat scan {result['seconds']:.3f}s"
+        f"touched-1%       {len(touched)} files rewritten: stat-pass scan {result['seconds']:.3f}s"
         f" = {result['seconds'] / find_again:.2f}x find, changed "
         f"{result['counts'].get('changed', 0)}"
     )

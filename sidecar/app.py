@@ -97,7 +97,8 @@ def build_app(settings: Settings, store: StateStore, *, notify: Any = None) -> A
                       certification_country=settings.certification_country, roots=roots)
     worker = Worker(store, client, writer, options, notify=notify)
     scanner = Scanner(store, roots, settle_seconds=settings.settle_seconds,
-                      full_stat_hours=settings.full_stat_hours)
+                      full_stat_hours=settings.full_stat_hours,
+                      trust_folder_mtimes=settings.trust_folder_mtimes)
     engine = Engine(store, worker, WorkQueue(), size=settings.workers,
                     settle_before_ns=scanner.settle_before_ns)
     return App(settings, store, roots, limiter, client, scanner, engine)

@@ -45,6 +45,7 @@ class Settings:
     scan_interval: int = 15
     refresh_time: str = "03:00"
     full_stat_hours: int = 24
+    trust_folder_mtimes: bool = True
     settle_seconds: int = 60
     rate_limit: int = 35
     rate_window: float = 10.0

@@ -71,14 +71,19 @@ class DirRecord(NamedTuple):
 @dataclass(frozen=True, slots=True)
 class DirListed:
     """A listed folder.  ``mtime_ns`` is 0 when too recent to trust (see RACY_WINDOW_NS);
-    ``unchanged`` means its media signature equals the known one."""
+    ``before`` is what was known of it (None for a folder not seen before)."""
 
     path: str
     mtime_ns: int
     subdirs: tuple[str, ...]
     signature: str
     files: tuple[MediaFile, ...]
-    unchanged: bool
+    before: KnownDir | None = None
+
+    @property
+    def unchanged(self) -> bool:
+        """Whether its media (names, sizes, mtimes, sidecars) are what was known."""
+        return self.before is not None and self.before[2] == self.signature
 
     def record(self) -> DirRecord:
         """The ``known`` entry that lets the next fast walk skip this folder."""
@@ -159,8 +164,9 @@ class Lister:
         self.sample_max_bytes = sample_max_bytes
         self.clock = clock
 
-    def list_folder(self, path: str, mtime_ns: int, known_signature: str | None) -> DirListed:
-        """List ``path`` (whose stat gave ``mtime_ns``); OSError if it cannot be listed."""
+    def list_folder(self, path: str, mtime_ns: int, before: KnownDir | None = None) -> DirListed:
+        """List ``path`` (whose stat gave ``mtime_ns``; ``before`` is its last record);
+        OSError if it cannot be listed."""
         started = self.clock()
         with os.scandir(path) as iterator:
             entries = _Entries(iterator)
@@ -174,7 +180,7 @@ class Lister:
                 files, sig = self._media(path, entries)
             if entries.dirs:
                 subdirs = self._subdirs(path, entries)
-        return DirListed(path, mtime_ns, subdirs, sig, files, sig == known_signature)
+        return DirListed(path, mtime_ns, subdirs, sig, files, before)
 
     def _ignored_by_marker(self, path: str, markers: list[str]) -> bool:
         for marker in markers:
@@ -194,7 +200,7 @@ class Lister:
     def _subdirs(self, path: str, entries: _Entries) -> tuple[str, ...]:
         media_folder: bool | None = None  # computed on the first extras-named folder only
         kept = []
-        for name in sorted(entries.dirs):
+        for name in sorted(entries.dirs, key=os.fsencode):  # state.folders.walk_key order
             if is_junk_dir(name):
                 continue
             if is_extras_dir(name):

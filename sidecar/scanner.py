@@ -1,10 +1,16 @@
 """Scans: walk the library, diff it against the state table, and say what needs work.
 
 A quick scan costs what changed, not what exists: folders whose own mtime is unchanged
-are not even listed (the walker's fast path), and a listed folder is compared with the
-rows of that folder only, so memory follows the largest folder.  Every
-``full_stat_hours`` a quick scan lists and stats everything once, to catch files that
-were rewritten in place (which does not touch the folder's mtime).
+are not even listed (the walker's fast path), a listed folder is compared with the rows
+of that folder only, and folder records are read as a stream in walk order, so memory
+follows the largest folder, not the library.
+
+A file rewritten in place does not touch its folder's mtime.  Every ``full_stat_hours``
+a quick scan therefore also stats every file the state table knows (the *stat pass*),
+straight from its rows, and lists again only the folders where a file differs: git
+checks its index the same way.  That is cheaper than listing every folder, which only
+``--mode full`` and libraries on mounts without folder mtimes
+(``trust_folder_mtimes=False``) pay.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from dataclasses import dataclass, field
 
 from sidecar import catalog
 from sidecar.lifecycle import PRESENT, Lifecycle
+from sidecar.listing import Lister
 from sidecar.state import DirRow, StateStore
 from sidecar.walker import DirListed, KnownDir, MediaFile, walk
 
@@ -37,11 +44,16 @@ class ScanSummary:
     seconds: float = 0.0
 
     def line(self) -> str:
+        """One line for people.  ``files`` is what the scan looked at: every known file
+        when the stat pass ran, else the files of the folders it listed."""
         c = self.counts
-        parts = [f"{c['files']} files", f"{c['new']} new", f"{c['changed']} changed",
-                 f"{c['missing']} missing", f"{c['adopted']} adopted", f"{c['settling']} settling",
-                 f"{c['unidentified'] + c['walk_errors']} errors"]
-        return f"{self.mode} scan: " + ", ".join(parts) + f" in {self.seconds:.1f}s"
+        parts = [f"{c['checked'] or c['files']} files", f"{c['new']} new",
+                 f"{c['changed']} changed", f"{c['missing']} missing", f"{c['adopted']} adopted",
+                 f"{c['settling']} settling", f"{c['unidentified'] + c['walk_errors']} errors"]
+        text = f"{self.mode} scan: " + ", ".join(parts) + f" in {self.seconds:.1f}s"
+        if c["dirs_unchanged"]:
+            text += f" ({c['dirs_unchanged']} unchanged folders not listed)"
+        return text
 
 
 Progress = Callable[[Counter[str]], None]
@@ -51,11 +63,13 @@ class Scanner:
     """Walks library roots and records what it finds; fetching is the worker's job."""
 
     def __init__(self, store: StateStore, roots: Sequence[str], *, settle_seconds: float = 60,
-                 full_stat_hours: float = 24, clock: Callable[[], float] = time.time) -> None:
+                 full_stat_hours: float = 24, trust_folder_mtimes: bool = True,
+                 clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.roots = [os.path.abspath(r) for r in roots]
         self.settle_seconds = settle_seconds
         self.full_stat_hours = full_stat_hours
+        self.trust_folder_mtimes = trust_folder_mtimes
         self.clock = clock
 
     def settle_before_ns(self) -> int:
@@ -69,10 +83,13 @@ class Scanner:
             raise ValueError(f"unknown scan mode {mode!r}")
         summary = ScanSummary(mode)
         started = time.monotonic()
-        full_stat = mode == "full" or self._full_stat_due()
+        listing = mode == "full" or not self.trust_folder_mtimes  # list every folder
+        stat_pass = not listing and self._full_stat_due()
         for root, start in self._targets(paths, summary):
-            self._scan_tree(root, start, full_stat, summary, progress)
-        if full_stat and not paths:
+            self._scan_tree(root, start, listing, summary, progress)
+            if stat_pass:
+                self._stat_pass(root, start, summary)
+        if (listing or stat_pass) and not paths:
             self.store.save_settings({FULL_STAT_KEY: str(self.clock())})
         if mode == "refresh":
             summary.counts["stale"] += self.store.mark_stale()
@@ -123,56 +140,93 @@ class Scanner:
         log.error("library root %s %s; skipped so nothing is marked missing", root, problem)
         return False
 
-    def _scan_tree(self, root: str, start: str, full_stat: bool, summary: ScanSummary,
+    def _scan_tree(self, root: str, start: str, listing: bool, summary: ScanSummary,
                    progress: Progress | None) -> None:
-        known = self.store.load_dirs(root, signatures=full_stat)
+        """Walk ``start`` (below ``root``): every folder when ``listing``, else the fast way."""
+        known = self.store.folder_records(root, start, signatures=listing)
         pending: list[DirRow] = []
-
-        def on_error(path: str, reason: str) -> None:
-            summary.counts["walk_errors"] += 1
-            summary.errors.append(f"{path}: {reason}")
-
         skipped = [0]  # unchanged folders (fast mode): counted by the walker, not yielded
-        events = walk(start, known=known, mode="full" if full_stat else "fast",
-                      on_error=on_error, skipped=skipped)
+        events = walk(start, known=known, mode="full" if listing else "fast",
+                      on_error=self._on_error(summary), skipped=skipped)
         counts = summary.counts
         try:
             for event in events:
                 counts["dirs"] += 1
                 if isinstance(event, DirListed):
-                    self._on_listed(root, event, known.get(event.path), pending, summary)
+                    self._on_listed(root, event, pending, summary)
                 else:
-                    counts["dirs_skipped"] += 1  # unreadable: what was known below it stays
+                    counts["dirs_unreadable"] += 1  # unreadable: what was known below it stays
                 if progress and counts["dirs"] % 500 == 0:
                     progress(counts)
         except OSError as exc:  # the folder to walk itself: vanished or unreadable just now
-            on_error(start, exc.strerror or str(exc))
+            self._on_error(summary)(start, exc.strerror or str(exc))
         counts["dirs"] += skipped[0]
-        counts["dirs_skipped"] += skipped[0]
+        counts["dirs_unchanged"] += skipped[0]
+        self._save(root, pending)
+
+    def _save(self, root: str, pending: list[DirRow]) -> None:
         self.store.save_dirs(root, pending)
+        pending.clear()
         if not self.store.has_snapshot(root):
             self.store.snapshot_dirs(root)  # for the next fast scan
 
-    def _on_listed(self, root: str, event: DirListed, before: KnownDir | None,
-                   pending: list[DirRow], summary: ScanSummary) -> None:
+    @staticmethod
+    def _on_error(summary: ScanSummary) -> Callable[[str, str], None]:
+        def on_error(path: str, reason: str) -> None:
+            summary.counts["walk_errors"] += 1
+            summary.errors.append(f"{path}: {reason}")
+        return on_error
+
+    def _stat_pass(self, root: str, start: str, summary: ScanSummary) -> None:
+        """Stat every file known below ``start``; list again each folder where one differs
+        (rewritten in place, or gone without its folder's mtime moving).  One stat per file
+        and no listing: a small part of what listing every folder costs."""
+        suspects: set[str] = set()
+        checked = 0
+        for path, parent, size, mtime_ns in self.store.file_stats_under(start):
+            try:
+                st = os.stat(path)
+            except (FileNotFoundError, NotADirectoryError):
+                suspects.add(parent)
+                continue
+            except OSError:
+                continue  # unreadable now: the walk reports folders it cannot read
+            checked += 1
+            if st.st_size != size or st.st_mtime_ns != mtime_ns:
+                suspects.add(parent)
+        summary.counts["checked"] += checked
+        lister = Lister(lambda path, reason, _: self._on_error(summary)(path, reason))
+        pending: list[DirRow] = []
+        for folder in sorted(suspects):
+            try:
+                st = os.stat(folder)
+                listed = lister.list_folder(folder, st.st_mtime_ns,
+                                            self.store.folder_record(folder))
+            except OSError:
+                continue  # gone or unreadable: folders coming and going are the walk's part
+            self._on_listed(root, listed, pending, summary)
+        self._save(root, pending)
+
+    def _on_listed(self, root: str, event: DirListed, pending: list[DirRow],
+                   summary: ScanSummary) -> None:
         """One listed folder: diffed against its rows, and remembered if it changed."""
         if not storable(event.path):
             return  # the walker reported the undecodable name; SQLite text cannot hold it
-        self._diff_dir(root, event, before, summary)
-        if not same_record(before, event):  # an unchanged folder costs no write
+        self._diff_dir(root, event, summary)
+        if not same_record(event.before, event):  # an unchanged folder costs no write
             subdirs = tuple(name for name in event.subdirs if storable(name))
             pending.append(DirRow(event.path, event.mtime_ns, subdirs, event.signature))
         if len(pending) >= DIR_FLUSH:
             self.store.save_dirs(root, pending)
             pending.clear()
 
-    def _diff_dir(self, root: str, listing: DirListed, before: KnownDir | None,
-                  summary: ScanSummary) -> None:
+    def _diff_dir(self, root: str, listing: DirListed, summary: ScanSummary) -> None:
         """Compare one listed folder with its rows: NEW, CHANGED, MISSING, back again."""
         summary.counts["files"] += len(listing.files)
+        before = listing.before
         if before is not None:
             vanished = set(before[1]) - set(listing.subdirs)
-            self._vanish_subdirs(listing.path, vanished, summary)
+            self._vanish_subdirs(root, listing.path, vanished, summary)
             if listing.unchanged:
                 return
         rows = self.store.file_stats_in_dir(listing.path)
@@ -205,12 +259,13 @@ class Scanner:
         summary.errors += [f"{r['media_path']}: {r['last_error']}" for r in records]
         return set(shown)
 
-    def _vanish_subdirs(self, parent: str, names: Iterable[str], summary: ScanSummary) -> None:
+    def _vanish_subdirs(self, root: str, parent: str, names: Iterable[str],
+                        summary: ScanSummary) -> None:
         for name in filter(storable, names):
             folder = os.path.join(parent, name)
             gone = self.store.paths_under(folder)
             summary.counts["missing"] += self.store.transition_many(gone, Lifecycle.MISSING)
-            self.store.forget_dirs([folder])
+            self.store.forget_dirs(root, [folder])
 
     def _record_new(self, root: str, files: list[MediaFile], summary: ScanSummary) -> None:
         records = [catalog.new_record(media, root, self.roots) for media in files]

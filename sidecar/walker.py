@@ -1,11 +1,13 @@
 """Stage A of the two-stage walk: enumerate media folders fast, never open a video.
 
-``walk()`` yields one event per folder, in pre-order (children in name order), so a consumer
-holds one folder's files at a time: memory grows with the largest folder, not the library.
+``walk()`` yields one event per folder, in pre-order (children in byte order of their names),
+so a consumer holds one folder's files at a time: memory grows with the largest folder, not
+the library.  What it knows of folders (``known``) is asked in that same order, so it can be
+a stream (``state.walkorder``) rather than a map of the whole library.
 
 * ``DirListed``     the folder was listed (``listing.py``): its media files (path, size, mtime,
                     sidecars), the subfolders to visit, a signature of its media, and
-                    ``unchanged`` when that signature equals the known one.
+                    the ``before`` record (``unchanged`` when the signatures are equal).
 * ``DirUnchanged``  fast mode: the folder's own mtime equals its ``known`` record, so no entry
                     was added, removed or renamed in it.  It was *not* listed; the walk went on
                     into its recorded subfolders, each stat-ed to compare its own mtime.
@@ -14,10 +16,10 @@ holds one folder's files at a time: memory grows with the largest folder, not th
 
 A folder that vanished yields nothing: the scanner finds MISSING items by comparing what was
 listed or unchanged with what it knew.  Fast mode cannot see a file rewritten *in place* (its
-folder's mtime does not change); the periodic ``mode="full"`` pass lists every folder and
-catches that through the signature.  Fast mode also relies on folders' mtimes following POSIX
-(local disks, NFS, SMB do); for mounts that never update them (some FUSE/cloud mounts) only
-full mode sees changes.  What is kept or ignored is decided in ``walkrules.py``.
+folder's mtime does not change): the scanner's periodic stat pass does.  Fast mode also
+relies on folders' mtimes following POSIX (local disks, NFS, SMB do); for mounts that never
+update them (some FUSE/cloud mounts) ``mode="full"`` lists every folder every time.  What is
+kept or ignored is decided in ``walkrules.py``.  Folder symlinks: see ``_Links``.
 """
 
 from __future__ import annotations
@@ -27,9 +29,9 @@ import logging
 import os
 import stat
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, Protocol
 
 from sidecar.listing import (
     RACY_WINDOW_NS,
@@ -38,6 +40,7 @@ from sidecar.listing import (
     KnownDir,
     Lister,
     MediaFile,
+    Report,
     reason_for,
     signature,
 )
@@ -72,6 +75,18 @@ logger = logging.getLogger(__name__)
 OnError = Callable[[str, str], None]
 Mode = Literal["fast", "full"]
 _S_ISDIR = stat.S_ISDIR
+_S_ISLNK = stat.S_ISLNK
+
+
+class Known(Protocol):
+    """What a walk knows of folders seen before, asked once per folder it reaches and in
+    the order it reaches them (pre-order, children in byte order of their names).
+
+    A dict serves; so does a stream that reads records in that order a page at a time
+    (``state.FolderRecords``), which keeps a walk's memory independent of the library.
+    """
+
+    def get(self, path: str, /) -> KnownDir | None: ...
 
 
 class DirUnchanged(NamedTuple):
@@ -95,7 +110,7 @@ WalkEvent = DirListed | DirUnchanged | DirUnreadable
 def walk(
     root: str | os.PathLike[str],
     *,
-    known: Mapping[str, KnownDir] | None = None,
+    known: Known | None = None,
     mode: Mode = "fast",
     on_error: OnError | None = None,
     sample_max_bytes: int = SAMPLE_MAX_BYTES,
@@ -108,8 +123,9 @@ def walk(
     there instead of yielded: a quick scan then pays nothing per unchanged folder beyond
     its stat.
 
-    ``known`` maps folder paths (as yielded) to their last ``DirRecord``.  In ``"fast"`` mode
-    a known folder whose mtime is unchanged is not listed; ``"full"`` lists every folder.
+    ``known`` gives folder paths (as yielded) their last ``DirRecord`` (see ``Known``).  In
+    ``"fast"`` mode a known folder whose mtime is unchanged is not listed; ``"full"`` lists
+    every folder.
     Problems below the root are logged, passed to ``on_error(path, reason)`` and skipped;
     reasons: permission_denied, vanished, broken_symlink, symlink_loop, already_visited,
     undecodable_name (the file is still yielded), os_error.  ``clock`` (ns) dates listings.
@@ -135,12 +151,50 @@ def iter_media(
             yield from event.files
 
 
+class _Links:
+    """Folder symlinks met in one walk, each followed at most once, and none back inside.
+
+    A link to a folder inside the library is not followed: the folder is walked at its real
+    path anyway, and a link to one of its own parents (a loop) is such a link.  A link out
+    of the library is followed once per target.  This needs memory per link, not per folder
+    (a set of every folder's inode would grow with the library).  Two links into one outside
+    tree at different depths may walk the inner part twice; that is all the cost.
+    """
+
+    def __init__(self, root: str) -> None:
+        self.real_root = os.path.realpath(root)
+        self.followed: dict[tuple[int, int], str] = {}
+
+    def follow(self, path: str, problem: Report) -> os.stat_result | None:
+        """The target's stat, or None (reported) when it must not be walked from here."""
+        st = os.stat(path)  # OSError when dangling or looping: the caller reports it
+        if not _S_ISDIR(st.st_mode):
+            return st
+        real = os.path.realpath(path)
+        if _inside(real, self.real_root):
+            problem(path, "already_visited", f"(links to {real!r}, walked at its own path)")
+            return None
+        if _inside(self.real_root, real):
+            problem(path, "symlink_loop", f"(links to {real!r}, which holds the library)")
+            return None
+        if (st.st_dev, st.st_ino) in self.followed or any(
+                _inside(real, seen) for seen in self.followed.values()):
+            problem(path, "already_visited", f"(links to {real!r}, followed already)")
+            return None
+        self.followed[st.st_dev, st.st_ino] = real
+        return st
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
 class _Walker:
-    """One traversal's state: the known map, the folders already visited, the error sink."""
+    """One traversal's state: what is known, the folder links followed, the error sink."""
 
     def __init__(
         self,
-        known: Mapping[str, KnownDir],
+        known: Known,
         fast: bool,
         on_error: OnError | None,
         sample_max_bytes: int,
@@ -149,31 +203,37 @@ class _Walker:
         self.known = known
         self.fast = fast
         self.on_error = on_error
-        self.visited: set[tuple[int, int]] = set()
         self.lister = Lister(self.problem, sample_max_bytes, clock)
 
     def run(self, root: str, skipped: list[int] | None = None) -> Iterator[WalkEvent]:
-        """Iterative pre-order DFS (no recursion limit on deep trees).
+        """Iterative pre-order DFS (no recursion limit on deep trees), children in byte order
+        of their names: the order ``known`` is asked in (see ``Known``).
 
-        The unchanged-folder path is inlined: in fast mode it runs once per folder of the
-        library and is the whole cost of a quick scan, so it is one stat and a dict lookup.
+        The stack holds one lazy iterator of child paths per level, so a folder's paths are
+        made as they are visited: memory follows the depth and the largest folder.  The
+        unchanged-folder path is inlined: in fast mode it runs once per folder of the
+        library and is the whole cost of a quick scan, so it is one stat and a lookup.
         """
-        stack, known, visited, fast = [root], self.known, self.visited, self.fast
+        self.links = _Links(root)
+        stack: list[Iterator[str]] = [iter((root,))]
+        known, fast = self.known, self.fast
         while stack:
-            path = stack.pop()
+            path = next(stack[-1], None)
+            if path is None:
+                stack.pop()
+                continue
             try:
-                st = os.stat(path)
+                st = os.stat(path) if path == root else os.lstat(path)
+                target = self.links.follow(path, self.problem) if _S_ISLNK(st.st_mode) else st
             except OSError as exc:
                 yield from self._failed(path, exc, path == root)
                 continue
+            if target is None:
+                continue
+            st = target
             if not _S_ISDIR(st.st_mode):  # a recorded folder replaced by a file: gone
                 if path == root:
                     raise NotADirectoryError(errno.ENOTDIR, "library root is not a folder", root)
-                continue
-            seen = len(visited)
-            visited.add((st.st_dev, st.st_ino))  # symlink loops and doubly linked folders
-            if len(visited) == seen:
-                self.problem(path, "already_visited", "(symlink loop or second link)")
                 continue
             record = known.get(path)
             # mtime 0 is never trusted: racy listings are recorded as 0 (see RACY_WINDOW_NS)
@@ -184,9 +244,8 @@ class _Walker:
                     skipped[0] += 1
                 subdirs = record[1]
             else:
-                known_signature = record[2] if record is not None else None
                 try:
-                    listed = self.lister.list_folder(path, st.st_mtime_ns, known_signature)
+                    listed = self.lister.list_folder(path, st.st_mtime_ns, record)
                 except OSError as exc:
                     yield from self._failed(path, exc, path == root)
                     continue
@@ -194,7 +253,7 @@ class _Walker:
                 subdirs = listed.subdirs
             if subdirs:
                 prefix = path if path.endswith(os.sep) else path + os.sep
-                stack.extend([prefix + name for name in reversed(subdirs)])
+                stack.append(map(prefix.__add__, subdirs))
 
     def _failed(self, path: str, exc: OSError, is_root: bool) -> Iterator[DirUnreadable]:
         """A folder that could not be stat-ed or listed; the root's failure is the caller's."""

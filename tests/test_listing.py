@@ -45,7 +45,8 @@ def test_listing_signature_matches_the_public_function(tmp_path: Path) -> None:
     make(tmp_path, "A.mkv.mkv")  # sorts differently as "name:" lines than as names
     listed = lister().list_folder(str(tmp_path), T0, None)
     assert listed.signature == signature(listed.files)
-    assert lister().list_folder(str(tmp_path), T0, listed.signature).unchanged
+    assert lister().list_folder(str(tmp_path), T0, listed.record()).unchanged
+    assert not lister().list_folder(str(tmp_path), T0, (T0, (), "other")).unchanged
 
 
 def test_racy_mtime_is_reported_as_zero(tmp_path: Path) -> None:

@@ -19,6 +19,8 @@ from sidecar.lifecycle import Lifecycle
 from sidecar.metadata import movie_document
 from sidecar.scanner import Scanner, ScanSummary
 from sidecar.state import StateStore, iso
+from sidecar.state import folders as folders_module
+from sidecar.state import items as items_module
 from tests.corekit import OLD, Clock, age_dirs, make_files, new_store, set_mtime
 
 L = Lifecycle
@@ -41,6 +43,13 @@ def lib(tmp_path: Path) -> Path:
     (root / "Movies").mkdir(parents=True)
     (root / "TV").mkdir()
     return root
+
+
+@pytest.fixture(autouse=True)
+def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every scan here streams folder records and file rows over many pages."""
+    monkeypatch.setattr(folders_module, "PAGE", 3)
+    monkeypatch.setattr(items_module, "PAGE", 3)
 
 
 def scanner(store: StateStore, lib: Path, clock: Clock, **kw: Any) -> Scanner:
@@ -198,8 +207,9 @@ def test_fast_path_skips_unchanged_folders_and_full_stat_catches_rewrites(
         store.mark_indexed(path)
 
     second = sc.scan("quick")
-    assert second.counts["files"] == 0  # not one folder listed
-    assert second.counts["dirs_skipped"] == second.counts["dirs"] == dirs
+    assert second.counts["files"] == second.counts["checked"] == 0  # not one folder listed
+    assert second.counts["dirs_unchanged"] == second.counts["dirs"] == dirs
+    assert f"({dirs} unchanged folders not listed)" in second.line()
 
     target = paths[3]
     folder = os.path.dirname(target)
@@ -212,10 +222,45 @@ def test_fast_path_skips_unchanged_folders_and_full_stat_catches_rewrites(
     assert sc.scan("quick").counts["changed"] == 0  # the fast path cannot see it...
     assert states(store)[target] == L.INDEXED
     clock.advance(24 * 3600)
-    third = sc.scan("quick")  # ...the periodic full-stat pass does
-    assert third.counts["changed"] == 1 and third.counts["dirs_skipped"] == 0
+    third = sc.scan("quick")  # ...the periodic stat pass does, from the rows
+    assert third.counts["changed"] == 1 and third.counts["dirs_unchanged"] == dirs
+    assert third.counts["checked"] == len(paths)  # every known file stat-ed once
+    assert third.counts["files"] == len(os.listdir(folder))  # and only its folder listed
+    assert third.line().startswith(f"quick scan: {len(paths)} files, 0 new, 1 changed")
     assert states(store)[target] == L.CHANGED
-    assert sc.scan("quick").counts["dirs_skipped"] == dirs  # and fast again afterwards
+    fourth = sc.scan("quick")
+    assert fourth.counts["dirs_unchanged"] == dirs and fourth.counts["checked"] == 0
+
+
+def test_stat_pass_finds_a_file_gone_behind_an_unchanged_folder_mtime(
+        store: StateStore, lib: Path, clock: Clock) -> None:
+    sc = scanner(store, lib, clock, full_stat_hours=1)
+    gone, kept = make_files(lib, ["Movies/Pair/A (2000).mkv", "Movies/Pair/B (2001).mkv"])
+    age_dirs(lib)
+    sc.scan("quick")
+    folder = os.path.dirname(gone)
+    folder_mtime = os.stat(folder).st_mtime_ns
+    os.remove(gone)  # a mount that does not move the folder's mtime
+    os.utime(folder, ns=(folder_mtime, folder_mtime))
+    assert sc.scan("quick").counts["missing"] == 0  # the fast path trusts the folder
+    clock.advance(3600)
+    assert sc.scan("quick").counts["missing"] == 1
+    assert states(store) == {gone: L.MISSING, kept: L.NEW}
+
+
+def test_untrusted_folder_mtimes_list_every_folder_every_time(
+        store: StateStore, lib: Path, clock: Clock) -> None:
+    sc = scanner(store, lib, clock, trust_folder_mtimes=False)
+    paths = generate(lib)
+    sc.scan("quick")
+    target = paths[0]
+    folder = os.path.dirname(target)
+    folder_mtime = os.stat(folder).st_mtime_ns
+    make_files(lib, [os.path.relpath(os.path.join(folder, "Extra Movie (2003).mkv"), lib)])
+    os.utime(folder, ns=(folder_mtime, folder_mtime))  # a mount that never moves it
+    summary = sc.scan("quick")
+    assert summary.counts["dirs_unchanged"] == 0
+    assert summary.counts["new"] == 1
 
 
 def test_full_mode_lists_everything(store: StateStore, lib: Path, clock: Clock) -> None:
@@ -223,7 +268,7 @@ def test_full_mode_lists_everything(store: StateStore, lib: Path, clock: Clock) 
     paths = generate(lib)
     sc.scan("quick")
     summary = sc.scan("full")
-    assert summary.counts["dirs_skipped"] == 0
+    assert summary.counts["dirs_unchanged"] == 0
     assert summary.counts["files"] == len(paths)
     assert summary.counts["unchanged"] == 0  # signatures equal: rows not even compared
     assert summary.counts["new"] == summary.counts["changed"] == 0

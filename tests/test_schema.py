@@ -123,6 +123,27 @@ def test_an_older_database_is_walked_forward(tmp_path: Path,
     assert schema.migrate(db) == base + 1 and ran == [base]
 
 
+def test_v4_puts_existing_folder_records_in_walk_order(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A database of the version before: its folder rows get their walk keys, its old
+    one-blob snapshot goes, and a scan can stream the rows right away."""
+    db = open_db(tmp_path / "x.db")
+    monkeypatch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:3])
+    schema.migrate(db)
+    for path in ("/lib", "/lib/Show (2010)", "/lib/Show", "/lib/Show/S1"):
+        db.execute("INSERT INTO dir_cache (path, root, mtime_ns, subdirs, dir_signature) "
+                   "VALUES (?, '/lib', 1, '', 'sig')", [path])
+    db.execute("INSERT INTO dir_snapshots (root, data) VALUES ('/lib', x'00')")
+    monkeypatch.undo()
+    assert schema.migrate(db) == len(schema.MIGRATIONS) == 4
+    assert db.execute("SELECT count(*) FROM dir_snapshots").fetchone()[0] == 0
+    db.conn.close()
+    store = StateStore(tmp_path / "x.db")
+    stream = store.folder_records("/lib")
+    assert [stream.get(p) for p in ("/lib", "/lib/Show", "/lib/Show/S1", "/lib/Show (2010)")] \
+        == [(1, (), "sig")] * 4
+
+
 def test_a_failing_migration_leaves_the_version_alone(tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     db = open_db(tmp_path / "x.db")

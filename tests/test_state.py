@@ -14,7 +14,7 @@ import pytest
 
 from sidecar.errors import IllegalTransition
 from sidecar.lifecycle import Lifecycle
-from sidecar.state import DirRow, StateStore, iso, retry_locked
+from sidecar.state import StateStore, iso, retry_locked
 from sidecar.state import base as state_base
 from tests.corekit import NOW, Clock, new_store, parse_iso
 
@@ -388,31 +388,6 @@ def test_settings_save_and_remove(store: StateStore) -> None:
     store.save_settings({"language": "de", "workers": "4"})
     store.save_settings({"workers": None, "nfo": "true"})
     assert store.stored_settings() == {"language": "de", "nfo": "true"}
-
-
-def test_dir_cache(store: StateStore) -> None:
-    rows = [DirRow("/lib/a", 5, ("x", "y"), "sig-a"), DirRow("/lib/b", 6, (), "sig-b")]
-    store.save_dirs("/lib", rows)
-    store.save_dirs("/other", [DirRow("/other/c", 1, (), "")])
-    assert store.load_dirs("/lib") == {r.path: (r.mtime_ns, r.subdirs, r.signature)
-                                       for r in rows}
-    store.forget_dirs(["/lib/a"])
-    assert set(store.load_dirs("/lib")) == {"/lib/b"}
-
-
-def test_dir_snapshot_serves_fast_scans_and_is_dropped_on_any_change(store: StateStore) -> None:
-    store.save_dirs("/lib", [DirRow("/lib/a", 5, ("x", "y"), "sig-a")])
-    assert not store.has_snapshot("/lib")
-    store.snapshot_dirs("/lib")
-    assert store.has_snapshot("/lib")
-    assert store.load_dirs("/lib", signatures=False) == {"/lib/a": (5, ("x", "y"), "")}
-    assert store.load_dirs("/lib") == {"/lib/a": (5, ("x", "y"), "sig-a")}  # rows, not blob
-    store.save_dirs("/lib", [DirRow("/lib/b", 6, (), "sig-b")])
-    assert not store.has_snapshot("/lib")  # stale now: fast scans read the rows again
-    assert set(store.load_dirs("/lib", signatures=False)) == {"/lib/a", "/lib/b"}
-    store.snapshot_dirs("/lib")
-    store.forget_dirs(["/lib/a"])
-    assert not store.has_snapshot("/lib")
 
 
 def test_scan_runs(store: StateStore, clock: Clock) -> None:

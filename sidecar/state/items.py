@@ -24,6 +24,8 @@ from sidecar.state.base import (
     retry_locked,
 )
 
+PAGE = 1024  # rows per query when streaming the whole library (the stat pass)
+
 
 class ItemStore(Connection):
     """The ``media_scan_state`` table."""
@@ -40,6 +42,25 @@ class ItemStore(Connection):
             f"SELECT media_path, file_size_bytes, mtime_ns, scan_state FROM {TABLE} "
             "WHERE parent_path = ?", [parent]).fetchall()
         return {r[0]: (r[1] or 0, r[2] or 0, r[3]) for r in rows}
+
+    def file_stats_under(self, folder: str) -> Iterator[tuple[str, str, int, int]]:
+        """(path, parent folder, size, mtime_ns) of every file below ``folder`` that is not
+        MISSING (nor an undecodable name: its row holds an escaped path), in path order.
+        Read a page per query (keyset on the unique index), so no cursor stays open while
+        the caller writes and memory stays one page."""
+        base = folder.rstrip("/") + "/"
+        low, high, op = base, base[:-1] + "0", ">="
+        while True:
+            rows = self.db.execute(
+                f"SELECT media_path, parent_path, file_size_bytes, mtime_ns FROM {TABLE} "
+                f"WHERE media_path {op} ? AND media_path < ? AND scan_state != 'MISSING' "
+                "AND coalesce(error_reason, '') != 'undecodable_name' "
+                "ORDER BY media_path LIMIT ?", [low, high, PAGE]).fetchall()
+            if not rows:
+                return
+            for path, parent, size, mtime_ns in rows:
+                yield path, parent, size or 0, mtime_ns or 0
+            low, op = rows[-1][0], ">"
 
     def paths_under(self, prefix: str, states: Iterable[Lifecycle] | None = None,
                     limit: int = -1) -> list[str]:

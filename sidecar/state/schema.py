@@ -10,6 +10,8 @@ from collections.abc import Callable
 
 import sqlite_utils
 
+from sidecar.state.walkorder import walk_key
+
 
 def _v1(db: sqlite_utils.Database) -> None:
     """The brief's ``media_scan_state`` (§5.1) plus what the scanner and worker need."""
@@ -104,7 +106,21 @@ def _v3(db: sqlite_utils.Database) -> None:
     db.table("dir_snapshots").create({"root": str, "data": bytes}, pk="root")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
+def _v4(db: sqlite_utils.Database) -> None:
+    """Folder records in walk order (``walkorder.walk_key``), so a scan reads them as a
+    stream, a page at a time, and its memory no longer grows with the library; the
+    snapshot becomes pages in that order (it is a cache: dropped, rebuilt by a scan)."""
+    db.table("dir_cache").add_column("walk_key", bytes)
+    keys = [(walk_key(path), path) for (path,) in db.execute("SELECT path FROM dir_cache")]
+    db.conn.executemany("UPDATE dir_cache SET walk_key = ? WHERE path = ?", keys)
+    db.table("dir_cache").create_index(["root", "walk_key"], index_name="idx_dir_walk")
+    db.execute("DROP INDEX idx_dir_root")  # the new index serves every query by root
+    db.table("dir_snapshots").drop()
+    db.table("dir_snapshots").create({"root": str, "seq": int, "data": bytes},
+                                     pk=("root", "seq"))
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]
 
 
 def migrate(db: sqlite_utils.Database) -> int:
