@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import argparse
 import math
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -44,6 +42,7 @@ from fetchlib import (  # noqa: E402
     table,
     titles,
 )
+from scratch import scratch_dir  # noqa: E402
 
 from tests.fakes.tmdb_process import FakeTmdbProcess  # noqa: E402
 
@@ -199,8 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary libraries")
     args = parser.parse_args(argv)
     parts = {p.strip() for p in args.parts.split(",")}
-    tmp = Path(tempfile.mkdtemp(prefix="scanarr-bench-fetch-"))
-    try:
+    with scratch_dir("scanarr-bench-fetch-", keep=args.keep) as tmp:
         if "1" in parts:
             part1(tmp / "p1")
         if "2" in parts:
@@ -208,11 +206,6 @@ def main(argv: list[str] | None = None) -> int:
         if "3" in parts:
             workers = [int(w) for w in args.throughput_workers.split(",")]
             part3(tmp / "p3", args.throughput_movies, workers)
-    finally:
-        if args.keep:
-            print(f"\nlibraries kept in {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 

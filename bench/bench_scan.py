@@ -12,7 +12,8 @@ its own subprocess so its peak RSS is its own:
                       (every ``full_stat_hours``): the fast walk, then one stat per known file
 * ``quick-listing``   quick scan that lists every folder and stats every video
                       (``trust_folder_mtimes=False``, and the walk of ``--mode full``)
-* ``added-1%``        1% new files added, quick scan (fast path sees them via folder mtimes)
+* ``added-1%``        a new version beside 1% of the videos, quick scan (fast path: the
+                      folder mtimes moved)
 * ``touched-1%``      1% of the files rewritten in place, quick scan with the stat pass
 
 Times are the scan call itself (imports and process start excluded) and, for reference, the
@@ -83,14 +84,6 @@ def run_find(root: str) -> float:
     return time.perf_counter() - started
 
 
-def add_files(root: Path, fraction: float, total: int) -> int:
-    """New episodes/movies in existing folders: folder mtimes change, as on a real import."""
-    folders = sorted({p.parent for p in root.rglob("*.mkv")})[: max(1, int(total * fraction))]
-    for number, folder in enumerate(folders):
-        (folder / f"Added Movie {number} (2025) - S09E{number % 90 + 1:02d}.mkv").write_bytes(b"")
-    return len(folders)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=100_000)
@@ -143,11 +136,11 @@ def report(lib: Path, roots: list[str], db: str, args: argparse.Namespace) -> No
             f"{name:16s} scan {secs:.3f}s = {secs / base:.2f}x find  (process {proc:.2f}s = "
             f"{proc / base:.2f}x)  peak RSS {rss:.0f} MB  new+changed {changed}"
         )
-    added = add_files(lib, 0.01, files)
+    added = len(genlib.add_fraction(lib, 0.01, args.seed))
     find_again = run_find(str(lib))
     result = run_scan(db, roots, full_stat=False, index_all=True)
     print(
-        f"added-1%         {added} files added: scan {result['seconds']:.3f}s = "
+        f"added-1%         {added} versions added: scan {result['seconds']:.3f}s = "
         f"{result['seconds'] / find_again:.2f}x find, new {result['counts'].get('new', 0)}, "
         f"peak RSS {result['rss_mb']:.0f} MB"
     )

@@ -22,11 +22,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import re
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -40,6 +38,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 import genlib  # noqa: E402
+from scratch import scratch_dir  # noqa: E402
 
 from tests.e2e_kit import (  # noqa: E402
     check_files_whole,
@@ -224,14 +223,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds a scan may overrun the deadline before SIGKILL")
     parser.add_argument("--keep", action="store_true", help="keep the library and database")
     args = parser.parse_args(argv)
-    work = Path(tempfile.mkdtemp(prefix="scanarr-soak-"))
-    try:
+    with scratch_dir("scanarr-soak-", keep=args.keep) as work:
         soak(args, work)
-    finally:
-        if args.keep:
-            print(f"kept: {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
     return 0
 
 

@@ -35,9 +35,10 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.e2e_kit import ServeProcess, child_env, db_rows
 from tests.fakes.fake_jellyfin import FakeJellyfin
 from tests.fakes.tmdb_process import FakeTmdbProcess
-from tests.test_serve_e2e import SECRET, Served, wait_for
+from tests.test_serve_e2e import SECRET, SERVE_ENV, touch, wait_for
 from tests.webhook_payloads import jellyfin_template
 
 
@@ -46,19 +47,16 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def touch(path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"\0" * 1024)
-    return path
-
-
-def serve(tmp: Path, tmdb: FakeTmdbProcess, jellyfin: FakeJellyfin, **env: str) -> Served:
+def serve(tmp: Path, tmdb: FakeTmdbProcess, jellyfin: FakeJellyfin,
+          **env: str) -> ServeProcess:
+    """``scanarr serve`` on the library ``tmp/lib``, its data in ``tmp/data``."""
     tmp.mkdir(parents=True, exist_ok=True)
     (tmp / "lib").mkdir(exist_ok=True)
-    return Served(tmp, {"SCANARR_LIBRARIES": str(tmp / "lib"), "SCANARR_TMDB_API_URL": tmdb.url,
-                        "SCANARR_TMDB_API_KEY": tmdb.api_key, "SCANARR_HOST": "jellyfin",
-                        "SCANARR_HOST_URL": jellyfin.url, "SCANARR_HOST_TOKEN": "jf-key",
-                        "SCANARR_LOG_LEVEL": "WARNING", **env})
+    return ServeProcess(child_env(tmp / "data", **{
+        **SERVE_ENV, "SCANARR_LIBRARIES": str(tmp / "lib"), "SCANARR_TMDB_API_URL": tmdb.url,
+        "SCANARR_TMDB_API_KEY": tmdb.api_key, "SCANARR_HOST": "jellyfin",
+        "SCANARR_HOST_URL": jellyfin.url, "SCANARR_HOST_TOKEN": "jf-key",
+        "SCANARR_LOG_LEVEL": "WARNING", **env}), tmp / "serve.log", timeout=20)
 
 
 def post(session: requests.Session, url: str, body: bytes) -> tuple[int, float]:
@@ -71,9 +69,8 @@ def post(session: requests.Session, url: str, body: bytes) -> tuple[int, float]:
 # -- 1. latency ---------------------------------------------------------------------------
 
 
-def one_movie(served: Served, jellyfin: FakeJellyfin, session: requests.Session,
-              n: int) -> tuple[float, float]:
-    lib = served.data.parent / "lib"
+def one_movie(served: ServeProcess, lib: Path, jellyfin: FakeJellyfin,
+              session: requests.Session, n: int) -> tuple[float, float]:
     video = touch(lib / f"New Movie {n} (2024)" / f"New Movie {n} (2024).mkv")
     item_id = f"{n:032x}"
     jellyfin.add_item(item_id, str(video), name=f"New Movie {n}")
@@ -92,10 +89,11 @@ def bench_latency(tmp: Path, tmdb: FakeTmdbProcess, jellyfin: FakeJellyfin,
     served = serve(tmp, tmdb, jellyfin)
     session = requests.Session()
     try:
-        warm, _ = one_movie(served, jellyfin, session, 0)
-        results = [one_movie(served, jellyfin, session, n) for n in range(1, events + 1)]
+        warm, _ = one_movie(served, tmp / "lib", jellyfin, session, 0)
+        results = [one_movie(served, tmp / "lib", jellyfin, session, n)
+                   for n in range(1, events + 1)]
     finally:
-        print("  server exit code on SIGTERM:", served.terminate())
+        print("  server exit code on SIGTERM:", served.stop())
     totals = [r[0] for r in results]
     answers = [r[1] * 1000 for r in results]
     print(f"1. webhook -> metadata.json, {events} new movies one at a time, TMDB +50 ms")
@@ -132,7 +130,7 @@ def burst_items(lib: Path, jellyfin: FakeJellyfin, count: int) -> list[tuple[Pat
     return items
 
 
-def intake_counters(served: Served) -> dict[str, float]:
+def intake_counters(served: ServeProcess) -> dict[str, float]:
     text = requests.get(served.url + "/metrics", timeout=10).text
     found = re.findall(r"^scanarr_webhook_intake_(\w+?)(?:_total)?(?:\{[^}]*\})? ([0-9.e+-]+)$",
                        text, re.MULTILINE)
@@ -141,7 +139,7 @@ def intake_counters(served: Served) -> dict[str, float]:
 
 def bench_burst(tmp: Path, tmdb: FakeTmdbProcess, jellyfin: FakeJellyfin, count: int) -> None:
     served = serve(tmp, tmdb, jellyfin, SCANARR_WORKERS="4", SCANARR_RATE_LIMIT="1000")
-    items = burst_items(served.data.parent / "lib", jellyfin, count)
+    items = burst_items(tmp / "lib", jellyfin, count)
     bodies = [body for _, body in items] * 2
     random.Random(7).shuffle(bodies)
     tmdb.reset()
@@ -166,8 +164,8 @@ def bench_burst(tmp: Path, tmdb: FakeTmdbProcess, jellyfin: FakeJellyfin, count:
     done_in = time.perf_counter() - started
     counters = intake_counters(served)
     stats = tmdb.stats()
-    pending = served.db("SELECT COUNT(*) FROM pending_events")[0][0]
-    code = served.terminate()
+    pending = db_rows(served.db, "SELECT COUNT(*) FROM pending_events")[0][0]
+    code = served.stop()
     _report_burst(len(bodies), count, answers, answered_in, done_in, missing, pending, counters,
                   stats, code)
 

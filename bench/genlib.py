@@ -17,7 +17,8 @@ Layout, roughly like a real Plex/Jellyfin box:
   whose normal-size episodes must *not* be taken for samples.
 
 Importable: ``plan()`` (what would be created, no disk), ``generate()``, ``touch_fraction()``,
-``video_names()``.  Titles are plausible (a word list with a few non-ASCII words).
+``add_fraction()``, ``media_videos()``, ``video_names()``.  Titles are plausible (a word
+list with a few non-ASCII words).
 """
 
 from __future__ import annotations
@@ -224,7 +225,7 @@ def generate(root: Path, files: int, seed: int = 1) -> GenStats:
     return stats
 
 
-def _touchable(root: Path) -> list[str]:
+def media_videos(root: Path) -> list[str]:
     """Media videos under ``root`` as genlib names them (skips extras, samples, junk)."""
     skip_dirs = {"Extras", "Featurettes", "Behind The Scenes", "Trailers", "Sample"}
     found = []
@@ -241,13 +242,28 @@ def _touchable(root: Path) -> list[str]:
     return found
 
 
+def add_fraction(root: Path, fraction: float, seed: int = 1) -> list[str]:
+    """Add a new version (``<name> - 2160p.mkv``, sparse, 8 GiB) beside ~``fraction`` of the
+    media videos, as an import would; return the new paths.  Their folders' mtimes change."""
+    videos = media_videos(root)
+    rng = random.Random(seed)
+    added = []
+    for path in sorted(rng.sample(videos, round(len(videos) * fraction))):
+        new = os.path.splitext(path)[0] + " - 2160p.mkv"
+        if not os.path.exists(new):
+            with open(new, "wb") as handle:
+                handle.truncate(8 * GiB)
+            added.append(new)
+    return added
+
+
 def touch_fraction(root: Path, fraction: float, seed: int = 1) -> list[str]:
     """Rewrite ~``fraction`` of the media videos *in place*; return their paths.
 
     Half grow by 1 MiB (size and mtime change), half only get a newer mtime.  Neither
     touches the folder's mtime, which is exactly what fast mode cannot see and full mode must.
     """
-    videos = _touchable(root)
+    videos = media_videos(root)
     rng = random.Random(seed)
     touched = sorted(rng.sample(videos, round(len(videos) * fraction)))
     for index, path in enumerate(touched):
