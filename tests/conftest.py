@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.fake_tmdb import FakeTmdb
+from tests.fakes.redis_server import SKIP_REASON, redis_server_binary, running_redis
 
 
 @pytest.fixture(autouse=True)
@@ -39,3 +40,12 @@ def fake() -> Iterator[FakeTmdb]:
 def no_fsync(monkeypatch: pytest.MonkeyPatch) -> None:
     """Durability is the writer's own test; elsewhere fsync would only make the suite slow."""
     monkeypatch.setattr(os, "fsync", lambda fd: None)
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    """A throwaway redis-server on loopback per test module (skipped where none is installed)."""
+    if redis_server_binary() is None:
+        pytest.skip(SKIP_REASON)
+    with running_redis() as url:
+        yield url

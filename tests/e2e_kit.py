@@ -1,4 +1,5 @@
-"""Shared helpers for the process-level tests (crash safety, fault matrix) and the soak bench.
+"""Shared helpers for the process-level tests (crash safety, fault matrix, ``serve`` end to
+end, the browser journey) and the soak bench.
 
 Everything here drives ``python -m sidecar`` as a real child process and judges the result
 from the outside only: the state database (read-only), the files on disk and the fake
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -19,6 +22,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import requests
 
 from sidecar.metadata import validate_document
 
@@ -82,13 +87,18 @@ def make_library(root: Path, *, movies: int, shows: int = 0, seasons: int = 2,
 # --- running scanarr ---------------------------------------------------------------------
 
 
+def child_env(data: Path, **extra: str) -> dict[str, str]:
+    """The environment of a ``scanarr`` child: clean of the caller's SCANARR_* (a developer's
+    own settings must not leak into a test), this checkout importable, its data in ``data``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCANARR_")}
+    env.update({"PYTHONPATH": str(REPO), "SCANARR_DATA_DIR": str(data), **extra})
+    return env
+
+
 def scan_env(data: Path, api_url: str, api_key: str, roots: Iterable[Path],
              **extra: str) -> dict[str, str]:
-    """The environment of a ``scanarr`` child: clean of the caller's SCANARR_*."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SCANARR_")}
-    env.update({
-        "PYTHONPATH": str(REPO),
-        "SCANARR_DATA_DIR": str(data),
+    """A ``child_env`` for scanning ``roots`` against the TMDB at ``api_url``, small budget."""
+    return child_env(data, **{
         "SCANARR_LIBRARIES": os.pathsep.join(str(r) for r in roots),
         "SCANARR_TMDB_API_URL": api_url,
         "SCANARR_TMDB_API_KEY": api_key,
@@ -97,7 +107,6 @@ def scan_env(data: Path, api_url: str, api_key: str, roots: Iterable[Path],
         "SCANARR_WORKERS": "4",
         **extra,
     })
-    return env
 
 
 def run_scanarr(env: Mapping[str, str], *args: str,
@@ -124,6 +133,67 @@ def wait_until(check: Callable[[], Any], what: str, timeout: float = 60.0,
             return result
         time.sleep(tick)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now (the OS picks it; a race is unlikely)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServeProcess:
+    """``scanarr serve`` as a child on a free loopback port, its output in ``log``.
+
+    Constructed healthy or not at all: it waits for ``/healthz`` and, should the child die
+    first, fails with the child's log.  Use it as a context manager (or call ``close``) so a
+    failing test never leaves a server behind.
+    """
+
+    def __init__(self, env: Mapping[str, str], log: Path, *, timeout: float = 30.0) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log
+        self.db = Path(env["SCANARR_DATA_DIR"]) / "scanarr.db"
+        self.proc = start_scanarr(env, "serve", "--host", "127.0.0.1", "--port",
+                                  str(self.port), log=log)
+        try:
+            wait_until(self.healthy, "scanarr serve to answer /healthz", timeout, tick=0.05)
+        except BaseException:
+            self.close()
+            raise
+
+    def healthy(self) -> bool:
+        if self.proc.poll() is not None:
+            raise AssertionError(f"scanarr serve exited early:\n{self.log()}")
+        try:
+            return requests.get(self.url + "/healthz", timeout=1).status_code == 200
+        except requests.ConnectionError:
+            return False
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 40.0) -> int:
+        """Ask the server to stop (``sig``) and return its exit code: 0 is a clean stop."""
+        self.proc.send_signal(sig)
+        return self.proc.wait(timeout)
+
+    def close(self, grace: float = 30.0) -> None:
+        """Make sure the child is gone: SIGTERM, then SIGKILL after ``grace`` seconds."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(grace)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+    def __enter__(self) -> ServeProcess:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 def status(env: Mapping[str, str]) -> dict[str, Any]:

@@ -12,17 +12,15 @@ markup: no dialog may ever open.  Screenshots go to ``tests/artifacts/``.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
+from tests import e2e_kit
+from tests.e2e_kit import REPO, ServeProcess, child_env, db_rows
 from tests.fakes.fake_tmdb import FakeTmdb, running_fake_tmdb
 from tests.fakes.tmdb_catalog import AMBIGUOUS_CATALOG
 
@@ -33,7 +31,6 @@ if not os.path.exists(CHROMIUM):
 from playwright import sync_api  # noqa: E402 - a test dependency: missing = broken setup
 
 pytestmark = pytest.mark.browser
-REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "tests" / "artifacts"
 PASSWORD = "browser test password"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -54,35 +51,24 @@ EXPECTED_ERRORS = ("Failed to load resource: the server responded with a status 
                    "Failed to load resource: the server responded with a status of 401")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until(check: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+wait_until = partial(e2e_kit.wait_until, timeout=30.0, tick=0.1)
 
 
 class World:
     """Everything the journey shares."""
 
+    serve: ServeProcess  # set by start()
+
     def __init__(self, root: Path, tmdb: FakeTmdb) -> None:
         self.root, self.tmdb = root, tmdb
         self.library = root / "library"
         self.data = root / "data"
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = root / "serve.log"
-        self.proc: subprocess.Popen[bytes] | None = None
         self.dialogs: list[str] = []
         self.console_errors: list[str] = []
+
+    @property
+    def url(self) -> str:
+        return self.serve.url
 
     def make_library(self) -> None:
         for relative in FILES:
@@ -97,41 +83,13 @@ class World:
         StateStore(self.data / "scanarr.db").save_settings({"libraries": str(self.root /
                                                                              "empty")})
 
-    def start(self) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SCANARR_")}
-        env.update(SCANARR_DATA_DIR=str(self.data), PYTHONPATH=str(REPO))
-        log = self.log_path.open("wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "sidecar", "serve", "--host", "127.0.0.1", "--port",
-             str(self.port)], env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
-        wait_until(self._healthy, "scanarr serve to answer /healthz", timeout=30)
-
-    def _healthy(self) -> bool:
-        assert self.proc is not None
-        if self.proc.poll() is not None:
-            raise AssertionError(f"scanarr serve exited:\n{self.log()}")
-        try:
-            return requests.get(self.url + "/healthz", timeout=1).status_code == 200
-        except requests.ConnectionError:
-            return False
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
+    def start(self) -> ServeProcess:
+        self.serve = ServeProcess(child_env(self.data), self.root / "serve.log")
+        return self.serve
 
     def items(self, state: str) -> list[str]:
-        import sqlite3
-
-        with sqlite3.connect(f"file:{self.data / 'scanarr.db'}?mode=ro", uri=True) as db:
-            rows = db.execute("SELECT media_path FROM media_scan_state WHERE scan_state = ?",
-                              [state]).fetchall()
+        rows = db_rows(self.serve.db, "SELECT media_path FROM media_scan_state "
+                       "WHERE scan_state = ?", [state])
         return [row[0] for row in rows]
 
 
@@ -142,11 +100,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         tmdb.catalog.load(EXTRA)
         world = World(tmp_path_factory.mktemp("browser"), tmdb)
         world.make_library()
-        world.start()
-        try:
+        with world.start():
             yield world
-        finally:
-            world.stop()
 
 
 @pytest.fixture(scope="module")

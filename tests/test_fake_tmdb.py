@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import requests
 
+from tests.fakes.fake_clock import FakeClock
 from tests.fakes.fake_tmdb import (
     DEFAULT_API_KEY,
     DEFAULT_BEARER_TOKEN,
@@ -28,19 +29,6 @@ INVALID_KEY_BODY = {
     "status_message": "Invalid API key: You must be granted a valid key.",
     "success": False,
 }
-
-
-class FakeClock:
-    """Frozen monotonic time, moved by hand: rate-limit tests without sleeping."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture

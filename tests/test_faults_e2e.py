@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -32,6 +30,7 @@ import requests
 from tests.e2e_kit import (
     REPO,
     Library,
+    ServeProcess,
     check_outcome,
     db_rows,
     detail_requests,
@@ -212,27 +211,12 @@ def test_disk_full_read_only_and_blocked_paths(tmp_path: Path, fake: FakeTmdb) -
 # --- the service keeps answering -----------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_serve_keeps_answering_healthz_under_faults(tmp_path: Path, fake: FakeTmdb) -> None:
     rig = Rig(tmp_path, fake, SCANARR_HTTP_TIMEOUT="1", SCANARR_SCAN_INTERVAL="1440")
     fake.configure(error_rate=0.1, slow_rate=0.05, slow_s=1.5, garbage_rate=0.05)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/healthz"
-    proc = start_scanarr(rig.env, "serve", "--host", "127.0.0.1", "--port", str(port),
-                         log=rig.log)
-    try:
-        slowest = _poll_health_until_done(proc, url, rig, fake)
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(60) == 0, rig.log.read_text()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
+    with ServeProcess(rig.env, rig.log) as served:
+        slowest = _poll_health_until_done(served, rig, fake)
+        assert served.stop(timeout=60) == 0, served.log()
     assert slowest < 1.0, f"/healthz took {slowest:.2f} s"
     assert fake.api_key not in rig.log.read_text(), "the key leaked into the log"
     assert states(rig.db)["PROCESSING"] == 0, "a clean stop releases what it held"
@@ -240,16 +224,14 @@ def test_serve_keeps_answering_healthz_under_faults(tmp_path: Path, fake: FakeTm
     print("serve under faults:", outcome, fake.stats()["faults"], f"slowest {slowest:.3f} s")
 
 
-def _poll_health_until_done(proc: subprocess.Popen[bytes], url: str, rig: Rig,
-                            fake: FakeTmdb) -> float:
+def _poll_health_until_done(served: ServeProcess, rig: Rig, fake: FakeTmdb) -> float:
     """Ask /healthz every 50 ms while the service fetches through the faults (and a 2 s
     outage); every answer must be 200.  Returns the slowest answer's time."""
-    wait_until(lambda: _healthy(url, proc), "serve to answer", timeout=30, tick=0.1)
     slowest, went_down = 0.0, False
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         started = time.monotonic()
-        answer = requests.get(url, timeout=5)
+        answer = requests.get(served.url + "/healthz", timeout=5)
         slowest = max(slowest, time.monotonic() - started)
         assert answer.status_code == 200, answer.text
         counts = states(rig.db)
@@ -261,14 +243,6 @@ def _poll_health_until_done(proc: subprocess.Popen[bytes], url: str, rig: Rig,
             return slowest
         time.sleep(0.05)
     raise AssertionError(f"the service did not finish: {states(rig.db)}")
-
-
-def _healthy(url: str, proc: subprocess.Popen[bytes]) -> bool:
-    assert proc.poll() is None, "serve exited early"
-    try:
-        return requests.get(url, timeout=1).status_code == 200
-    except requests.ConnectionError:
-        return False
 
 
 def test_shim_loads_only_when_asked() -> None:

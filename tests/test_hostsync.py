@@ -12,14 +12,7 @@ from sidecar.errors import HostError
 from sidecar.host import Host, HostEvent
 from sidecar.hostsync import HostSync, debounce_due, outermost, within
 from sidecar.pathmap import PathMapper
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fakes.fake_clock import FakeClock
 
 
 class RecordingHost:
@@ -54,7 +47,7 @@ def host() -> RecordingHost:
     return RecordingHost()
 
 
-def make_sync(host: RecordingHost | None, clock: Clock, **kw: Any) -> HostSync:
+def make_sync(host: RecordingHost | None, clock: FakeClock, **kw: Any) -> HostSync:
     mapper = PathMapper([("/data/tv", "/media/tv")], roots=["/media"])
     target: Host | None = host
     return HostSync(lambda: (target, mapper) if target is not None else None, clock=clock,
@@ -76,7 +69,7 @@ def test_outermost_keeps_the_show_folder_only() -> None:
 
 
 def test_a_burst_becomes_one_refresh_in_host_paths(host: RecordingHost) -> None:
-    clock = Clock()
+    clock = FakeClock()
     sync = make_sync(host, clock, debounce=5, max_delay=30)
     for _ in range(20):
         sync.add(["/media/tv/Show/Season 01", "/media/tv/Show"])
@@ -90,7 +83,7 @@ def test_a_burst_becomes_one_refresh_in_host_paths(host: RecordingHost) -> None:
 
 
 def test_recently_written_folders_are_echoes(host: RecordingHost) -> None:
-    clock = Clock()
+    clock = FakeClock()
     sync = make_sync(host, clock, echo_seconds=300)
     sync.add(["/media/tv/Show"])
     sync.flush()
@@ -102,7 +95,7 @@ def test_recently_written_folders_are_echoes(host: RecordingHost) -> None:
 
 def test_host_down_is_retried_then_dropped(host: RecordingHost,
                                            caplog: pytest.LogCaptureFixture) -> None:
-    clock = Clock()
+    clock = FakeClock()
     sync = make_sync(host, clock, retries=2)
     host.down = True
     sync.add(["/media/tv/Show"])
@@ -118,7 +111,7 @@ def test_host_down_is_retried_then_dropped(host: RecordingHost,
 
 
 def test_host_back_before_the_retries_run_out(host: RecordingHost) -> None:
-    sync = make_sync(host, Clock(), retries=2)
+    sync = make_sync(host, FakeClock(), retries=2)
     host.down = True
     sync.add(["/media/tv/Show"])
     sync.flush()
@@ -128,7 +121,7 @@ def test_host_back_before_the_retries_run_out(host: RecordingHost) -> None:
 
 
 def test_no_host_configured_drops_quietly() -> None:
-    sync = make_sync(None, Clock())
+    sync = make_sync(None, FakeClock())
     sync.add(["/media/tv/Show"])
     assert sync.flush() == 0
     assert sync.stats["dropped_no_host"] == 1
@@ -139,7 +132,7 @@ def test_unexpected_adapter_errors_are_contained(host: RecordingHost) -> None:
         raise RuntimeError("plexapi blew up")
 
     host.refresh = explode  # type: ignore[method-assign]
-    sync = make_sync(host, Clock(), retries=0)
+    sync = make_sync(host, FakeClock(), retries=0)
     sync.add(["/media/tv/Show"])
     assert sync.flush() == 0
 

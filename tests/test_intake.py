@@ -19,14 +19,7 @@ from sidecar.lifecycle import Lifecycle
 from sidecar.pathmap import PathMapper
 from sidecar.scanner import Scanner
 from sidecar.state import Item, StateStore
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 500.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fakes.fake_clock import FakeClock
 
 
 class FakeHost:
@@ -66,7 +59,7 @@ class Harness:
         self.scanner = Scanner(self.store, [str(self.lib)], settle_seconds=3600)
         self.host = FakeHost()
         self.mapper = PathMapper([("/data", str(self.lib))], roots=[str(self.lib)])
-        self.clock = Clock()
+        self.clock = FakeClock(500.0)
         self.recorded: list[list[str]] = []
         self.queued: list[list[Item]] = []
         self.echoes: set[str] = set()

@@ -15,24 +15,9 @@ import pytest
 
 from sidecar.errors import ConfigError
 from sidecar.leader import Leadership
+from tests.e2e_kit import free_port
+from tests.fakes.fake_clock import FakeClock
 from tests.fakes.leader_proc import start_leader
-from tests.fakes.redis_server import SKIP_REASON, free_port, redis_server_binary, running_redis
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    if redis_server_binary() is None:
-        pytest.skip(SKIP_REASON)
-    with running_redis() as url:
-        yield url
 
 
 @pytest.fixture(params=["file", "redis"])

@@ -10,6 +10,7 @@ import pytest
 
 from plugin.plex_alerts import PlexAlertSource, timeline_events
 from sidecar.host import ADDED, HostEvent
+from tests.fakes.fake_clock import FakeClock
 
 
 def timeline(*entries: dict[str, Any]) -> dict[str, Any]:
@@ -88,16 +89,8 @@ def test_string_typed_fields_are_accepted() -> None:
     assert [e.item_id for e in timeline_events(timeline(entry("7", type="1", state="5")))] == ["7"]
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_handle_alert_dedupes_within_the_window() -> None:
-    clock, seen = Clock(), list[HostEvent]()
+    clock, seen = FakeClock(), list[HostEvent]()
     source = PlexAlertSource(lambda: None, seen.append, clock=clock, dedupe_seconds=300)
     source.handle_alert(timeline(entry("1"), entry("1"), entry("2")))
     clock.now += 299
@@ -150,7 +143,7 @@ class Script:
         self.steps = steps
         self.max_waits = max_waits
         self.waits: list[float] = []
-        self.clock = Clock()
+        self.clock = FakeClock()
         self.current: FakeListener | None = None
         self.servers: list[FakeServer] = []
 

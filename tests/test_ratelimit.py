@@ -20,39 +20,7 @@ from sidecar.ratelimit import (
     recovered,
 )
 from tests.fakes.budget_load import max_in_any_window
-
-
-class FakeClock:
-    """A monotonic clock that only moves when someone sleeps; safe across threads.
-
-    It remembers, per thread, the last value it handed out: inside ``acquire`` the last
-    clock read is the one the grant was decided on, i.e. the request's start time.
-    """
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-        self.sleeps: list[float] = []
-        self._lock = threading.Lock()
-        self._local = threading.local()
-
-    def __call__(self) -> float:
-        with self._lock:
-            self._local.last = self.now
-            return self.now
-
-    @property
-    def last_read(self) -> float:
-        return float(self._local.last)
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds >= 0
-        with self._lock:
-            self.sleeps.append(seconds)
-            self.now += seconds
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self.now += seconds
+from tests.fakes.fake_clock import FakeClock
 
 
 def bucket(clock: FakeClock, rate: int = 35, per: float = 10.0, **tuning: float) -> TokenBucket:

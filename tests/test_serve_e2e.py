@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import sqlite3
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
+from tests.e2e_kit import ServeProcess, child_env, states, wait_until
 from tests.fakes.fake_jellyfin import FakeJellyfin
 from tests.fakes.fake_plex import FakePlex
 from tests.fakes.fake_tmdb import FakeTmdb, running_fake_tmdb
@@ -33,25 +30,11 @@ from tests.webhook_payloads import (
     post_plex,
 )
 
-REPO = Path(__file__).resolve().parents[1]
 SECRET = "e2e-webhook-secret-0123456789"
-TIMEOUT = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(check: Callable[[], Any], what: str, timeout: float = TIMEOUT) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+# No scan of its own while the test runs: only webhooks bring work.
+SERVE_ENV = {"SCANARR_WEBHOOK_SECRET": SECRET, "SCANARR_SETTLE_SECONDS": "3600",
+             "SCANARR_SCAN_INTERVAL": "1440", "SCANARR_LOG_LEVEL": "INFO"}
+wait_for = partial(wait_until, timeout=30.0, tick=0.05)
 
 
 def touch(path: Path) -> Path:
@@ -60,56 +43,8 @@ def touch(path: Path) -> Path:
     return path
 
 
-class Served:
-    """``python -m sidecar serve`` in a subprocess, with its log kept for failures."""
-
-    def __init__(self, tmp: Path, env: dict[str, str]) -> None:
-        self.data = tmp / "data"
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = tmp / "serve.log"
-        full_env = {k: v for k, v in os.environ.items() if not k.startswith("SCANARR_")}
-        full_env.update({"SCANARR_DATA_DIR": str(self.data), "SCANARR_WEBHOOK_SECRET": SECRET,
-                         "SCANARR_SETTLE_SECONDS": "3600", "SCANARR_SCAN_INTERVAL": "1440",
-                         "SCANARR_LOG_LEVEL": "INFO", "PYTHONPATH": str(REPO), **env})
-        self._log = self.log_path.open("wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "sidecar", "serve", "--host", "127.0.0.1",
-             "--port", str(self.port)], env=full_env, cwd=REPO, stdout=self._log,
-            stderr=subprocess.STDOUT)
-        wait_for(self._healthy, "the server to answer /healthz", timeout=20)
-
-    def _healthy(self) -> bool:
-        if self.proc.poll() is not None:
-            raise AssertionError(f"serve exited early:\n{self.log()}")
-        try:
-            return requests.get(self.url + "/healthz", timeout=1).status_code == 200
-        except requests.ConnectionError:
-            return False
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def db(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with sqlite3.connect(f"file:{self.data / 'scanarr.db'}?mode=ro", uri=True) as conn:
-            return list(conn.execute(sql, params).fetchall())
-
-    def processing(self) -> int:
-        return int(self.db("SELECT COUNT(*) FROM media_scan_state "
-                           "WHERE scan_state = 'PROCESSING'")[0][0])
-
-    def terminate(self) -> int:
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=40)
-        finally:
-            self._log.close()
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(5)
-        self._log.close()
+def processing(served: ServeProcess) -> int:
+    return states(served.db)["PROCESSING"]
 
 
 @pytest.fixture
@@ -119,17 +54,18 @@ def tmdb() -> Iterator[FakeTmdb]:
 
 
 @pytest.fixture
-def serve(tmp_path: Path) -> Iterator[Callable[[dict[str, str]], Served]]:
-    started: list[Served] = []
+def serve(tmp_path: Path) -> Iterator[Callable[[dict[str, str]], ServeProcess]]:
+    started: list[ServeProcess] = []
 
-    def start(env: dict[str, str]) -> Served:
-        served = Served(tmp_path, env)
+    def start(env: dict[str, str]) -> ServeProcess:
+        served = ServeProcess(child_env(tmp_path / "data", **{**SERVE_ENV, **env}),
+                              tmp_path / "serve.log", timeout=20)
         started.append(served)
         return served
 
     yield start
     for served in started:
-        served.kill()
+        served.close()
 
 
 def api_requests(tmdb: FakeTmdb, prefix: str) -> list[dict[str, Any]]:
@@ -137,7 +73,7 @@ def api_requests(tmdb: FakeTmdb, prefix: str) -> list[dict[str, Any]]:
 
 
 def test_plex_webhooks_with_mapped_and_plain_paths(tmp_path: Path, tmdb: FakeTmdb,
-                                                   serve: Callable[..., Served]) -> None:
+                                                   serve: Callable[..., ServeProcess]) -> None:
     movies, tv = tmp_path / "lib" / "movies", tmp_path / "lib" / "tv"
     movies.mkdir(parents=True)
     tv.mkdir(parents=True)
@@ -153,8 +89,8 @@ def test_plex_webhooks_with_mapped_and_plain_paths(tmp_path: Path, tmdb: FakeTmd
             _plex_movie_through_mapping(served, plex, tmdb, movies)
             show = _plex_season_burst(served, plex, tmdb, tv)
             _plex_hostile_input(served, plex, movies)
-            assert served.terminate() == 0, served.log()
-            assert served.processing() == 0
+            assert served.stop() == 0, served.log()
+            assert processing(served) == 0
             # Rescans are debounced (5 s); whatever had not gone out is flushed on shutdown.
             assert (1, "/data/movies/Heat (1995)") in plex.refreshes, "mapped back to Plex's path"
             assert (2, str(show)) in plex.refreshes, "one scan of the show folder"
@@ -163,7 +99,7 @@ def test_plex_webhooks_with_mapped_and_plain_paths(tmp_path: Path, tmdb: FakeTmd
             raise
 
 
-def _plex_movie_through_mapping(served: Served, plex: FakePlex, tmdb: FakeTmdb,
+def _plex_movie_through_mapping(served: ServeProcess, plex: FakePlex, tmdb: FakeTmdb,
                                 movies: Path) -> None:
     video = touch(movies / "Heat (1995)" / "Heat (1995).mkv")
     plex.add_movie(1001, "/data/movies/Heat (1995)/Heat (1995).mkv",
@@ -179,7 +115,7 @@ def _plex_movie_through_mapping(served: Served, plex: FakePlex, tmdb: FakeTmdb,
     assert not api_requests(tmdb, "/3/search/movie"), "the host's tmdb id makes a search moot"
 
 
-def _plex_season_burst(served: Served, plex: FakePlex, tmdb: FakeTmdb, tv: Path) -> Path:
+def _plex_season_burst(served: ServeProcess, plex: FakePlex, tmdb: FakeTmdb, tv: Path) -> Path:
     show = tv / "Severance (2022)"
     files = [touch(show / "Season 01" / f"Severance - S01E{n:02d}.mkv") for n in range(1, 7)]
     for n, path in enumerate(files, start=1):
@@ -197,7 +133,7 @@ def _plex_season_burst(served: Served, plex: FakePlex, tmdb: FakeTmdb, tv: Path)
     return show
 
 
-def _plex_hostile_input(served: Served, plex: FakePlex, movies: Path) -> None:
+def _plex_hostile_input(served: ServeProcess, plex: FakePlex, movies: Path) -> None:
     url = served.url + "/webhooks/plex"
     new = plex_payload("library.new", 1001)
     cases: list[tuple[dict[str, Any], int]] = [
@@ -236,7 +172,7 @@ def _plex_hostile_input(served: Served, plex: FakePlex, movies: Path) -> None:
 
 
 def test_jellyfin_webhooks_and_clean_shutdown_mid_fetch(tmp_path: Path, tmdb: FakeTmdb,
-                                                        serve: Callable[..., Served]) -> None:
+                                                        serve: Callable[..., ServeProcess]) -> None:
     movies = tmp_path / "lib" / "movies"
     movies.mkdir(parents=True)
     with FakeJellyfin(token="jf-key") as jellyfin:
@@ -255,7 +191,8 @@ def test_jellyfin_webhooks_and_clean_shutdown_mid_fetch(tmp_path: Path, tmdb: Fa
             raise
 
 
-def _jellyfin_movies(served: Served, jellyfin: FakeJellyfin, movies: Path) -> tuple[Path, Path]:
+def _jellyfin_movies(served: ServeProcess, jellyfin: FakeJellyfin,
+                     movies: Path) -> tuple[Path, Path]:
     heat = touch(movies / "Heat (1995)" / "Heat (1995).mkv")
     alien = touch(movies / "Alien (1979)" / "Alien (1979).mkv")
     jellyfin.add_item("a" * 32, str(heat), name="Heat")
@@ -274,7 +211,7 @@ def _jellyfin_movies(served: Served, jellyfin: FakeJellyfin, movies: Path) -> tu
     return heat, alien
 
 
-def _shutdown_mid_fetch(served: Served, jellyfin: FakeJellyfin, tmdb: FakeTmdb,
+def _shutdown_mid_fetch(served: ServeProcess, jellyfin: FakeJellyfin, tmdb: FakeTmdb,
                         movies: Path) -> None:
     tmdb.configure(latency_ms=400)
     for n in range(4):
@@ -282,15 +219,15 @@ def _shutdown_mid_fetch(served: Served, jellyfin: FakeJellyfin, tmdb: FakeTmdb,
         jellyfin.add_item(f"{n:032x}", str(video), name=f"Slow Movie {n}")
         post_jellyfin(served.url, jellyfin_template(f"{n:032x}", name=f"Slow Movie {n}"),
                       token=SECRET)
-    wait_for(lambda: served.processing() > 0, "a fetch in flight")
-    assert served.terminate() == 0, served.log()
-    assert served.processing() == 0
-    states = dict(served.db("SELECT scan_state, COUNT(*) FROM media_scan_state GROUP BY 1"))
-    assert set(states) <= {"INDEXED", "NEW"}, states
+    wait_for(lambda: processing(served) > 0, "a fetch in flight")
+    assert served.stop() == 0, served.log()
+    assert processing(served) == 0
+    counts = states(served.db)
+    assert set(counts) <= {"INDEXED", "NEW"}, counts
 
 
 def test_sigint_also_stops_cleanly_without_host_or_key(tmp_path: Path,
-                                                       serve: Callable[..., Served]) -> None:
+                                                       serve: Callable[..., ServeProcess]) -> None:
     library = tmp_path / "lib"
     touch(library / "Heat (1995)" / "Heat (1995).mkv")
     served = serve({"SCANARR_LIBRARIES": str(library)})
@@ -298,5 +235,4 @@ def test_sigint_also_stops_cleanly_without_host_or_key(tmp_path: Path,
     assert health["status"] == "ok"
     answer = post_plex(served.url, plex_payload("library.new", 1), token=SECRET)
     assert answer.status_code == 409, "no media server configured: say so"
-    served.proc.send_signal(signal.SIGINT)
-    assert served.proc.wait(timeout=30) == 0, served.log()
+    assert served.stop(signal.SIGINT, timeout=30) == 0, served.log()

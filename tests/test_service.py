@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -14,6 +13,7 @@ from sidecar.errors import BadRequest, ConfigError, NoApiKey, OutsideRoots, Tmdb
 from sidecar.lifecycle import Lifecycle
 from sidecar.service import Service
 from sidecar.workqueue import Priority
+from tests.e2e_kit import wait_until
 from tests.fakes.fake_jellyfin import FakeJellyfin
 from tests.fakes.fake_tmdb import FakeTmdb, running_fake_tmdb
 from tests.webhook_payloads import jellyfin_template
@@ -21,13 +21,7 @@ from tests.webhook_payloads import jellyfin_template
 SECRET = "service-secret-123456"
 
 
-def wait_for(check: Callable[[], Any], what: str, timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
+wait_for = partial(wait_until, timeout=15.0, tick=0.02)
 
 
 def touch(path: Path) -> Path:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import random
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,31 +20,9 @@ import redis
 from sidecar.errors import ConfigError, TmdbUnavailable
 from sidecar.ratelimit import RateLimiter, TokenBucket
 from sidecar.sharedlimit import SharedLimiter, shared_limiter
+from tests.e2e_kit import free_port
 from tests.fakes.budget_load import hammer_processes, max_in_any_window, utilisation
-from tests.fakes.redis_server import SKIP_REASON, free_port, redis_server_binary, running_redis
-
-
-class FakeClock:
-    """Moves only when someone sleeps or the test advances it."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-        self.sleeps: list[float] = []
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        with self._lock:
-            return self.now
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds >= 0
-        with self._lock:
-            self.sleeps.append(seconds)
-            self.now += seconds
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
+from tests.fakes.fake_clock import FakeClock
 
 Factory = Callable[..., SharedLimiter]
 
@@ -75,14 +52,6 @@ def on_folder(fast_dir: Path) -> Iterator[Factory]:
     yield make
     for limiter in made:
         limiter.close()
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    if redis_server_binary() is None:
-        pytest.skip(SKIP_REASON)
-    with running_redis() as url:
-        yield url
 
 
 def grant(limiter: SharedLimiter, cost: int = 1) -> float:

@@ -9,16 +9,14 @@ from flask.testing import FlaskClient
 
 from sidecar.workqueue import Priority
 from tests.fakes.fake_service import FakeService
-from tests.web_support import api_post, login, make_app
+from tests.web_support import api_post, logged_in
 
 MOVIE = "/lib/Movies/Heat (1995)/Heat (1995).mkv"
 
 
 @pytest.fixture
 def setup(tmp_path: Path) -> tuple[FakeService, FlaskClient]:
-    app, service = make_app(tmp_path)
-    client = app.test_client()
-    login(client)
+    _, service, client = logged_in(tmp_path)
     return service, client
 
 

@@ -14,17 +14,14 @@ from flask.testing import FlaskClient
 from sidecar.config import specs
 from sidecar.web import forms
 from tests.fakes.fake_service import FakeService
-from tests.web_support import login, make_app, post
+from tests.web_support import logged_in, post
 
 KEY = "0123456789abcdef0123456789abcdef"
 
 
 @pytest.fixture
 def setup(tmp_path: Path) -> tuple[Flask, FakeService, FlaskClient]:
-    app, service = make_app(tmp_path)
-    client = app.test_client()
-    login(client)
-    return app, service, client
+    return logged_in(tmp_path)
 
 
 def page(client: FlaskClient) -> str:
@@ -143,10 +140,8 @@ def test_admin_password_from_the_form_is_hashed_and_cannot_be_cleared(setup: tup
 
 
 def test_environment_values_are_read_only_with_the_reason(tmp_path: Path) -> None:
-    app, service = make_app(tmp_path, {"SCANARR_LANGUAGE": "pt-BR",
-                                       "SCANARR_TMDB_API_KEY": KEY})
-    client = app.test_client()
-    login(client)
+    _, service, client = logged_in(tmp_path, {"SCANARR_LANGUAGE": "pt-BR",
+                                              "SCANARR_TMDB_API_KEY": KEY})
     html = page(client)
     assert "Read-only: set by SCANARR_LANGUAGE in the environment." in html
     assert "Read-only: set by SCANARR_TMDB_API_KEY in the environment." in html
@@ -177,9 +172,7 @@ def test_webhook_secret_is_shown_once_on_rotation(setup: tuple) -> None:
 
 
 def test_webhook_secret_from_environment_cannot_be_rotated(tmp_path: Path) -> None:
-    app, service = make_app(tmp_path, {"SCANARR_WEBHOOK_SECRET": "pinned-secret-value"})
-    client = app.test_client()
-    login(client)
+    _, service, client = logged_in(tmp_path, {"SCANARR_WEBHOOK_SECRET": "pinned-secret-value"})
     assert 'id="rotate-webhook"' not in page(client)
     answer = post(client, "/settings/webhook-secret", follow_redirects=True)
     assert "set by SCANARR_WEBHOOK_SECRET" in answer.get_data(as_text=True)

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from sidecar.web import statusview
 from sidecar.workqueue import Priority
 from tests.fakes.fake_service import FakeService
-from tests.web_support import login, make_app, post
+from tests.web_support import logged_in, post
 
 MOVIE = "/lib/Movies/Robocop.mkv"
 CANDIDATES = [{"tmdb_id": 5548, "tmdb_type": "movie", "title": "RoboCop", "year": 1987,
@@ -20,10 +20,7 @@ CANDIDATES = [{"tmdb_id": 5548, "tmdb_type": "movie", "title": "RoboCop", "year"
 
 @pytest.fixture
 def setup(tmp_path: Path) -> tuple[Flask, FakeService, FlaskClient]:
-    app, service = make_app(tmp_path)
-    client = app.test_client()
-    login(client)
-    return app, service, client
+    return logged_in(tmp_path)
 
 
 def test_status_page_shows_counts_queue_budget_runs_and_errors(setup: tuple) -> None:

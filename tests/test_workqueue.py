@@ -11,16 +11,9 @@ from collections.abc import Callable
 import pytest
 
 from sidecar.workqueue import Job, Priority, WorkQueue
+from tests.fakes.fake_clock import FakeClock
 
 AGING = 300.0
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

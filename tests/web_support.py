@@ -29,6 +29,15 @@ def make_app(tmp_path: Path, env: Mapping[str, str] | None = None, *,
     return create_app(service, testing=True), service
 
 
+def logged_in(tmp_path: Path, env: Mapping[str, str] | None = None
+              ) -> tuple[Flask, FakeService, FlaskClient]:
+    """``make_app`` plus a client already past the login page: what most page tests start from."""
+    app, service = make_app(tmp_path, env)
+    client = app.test_client()
+    login(client)
+    return app, service, client
+
+
 def csrf_of(client: FlaskClient) -> str:
     """The session's CSRF token (creating the session with a GET if needed)."""
     with client.session_transaction() as session:

@@ -27,6 +27,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from .tmdb_address import HOST, TmdbAddress
 from .tmdb_api import classify
 from .tmdb_catalog import Catalog
 from .tmdb_control import handle_control
@@ -36,7 +37,6 @@ from .tmdb_traffic import FaultConfig, RequestLog
 
 DEFAULT_API_KEY = "0123456789abcdef0123456789abcdef"
 DEFAULT_BEARER_TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJhdWQiOiJzY2FuYXJyLWZha2UifQ.fake"
-HOST = "127.0.0.1"
 _ACTIONS = ("revoke_key", "force_429_count", "force_429_for", "down_for", "seed", "reset",
             "catalog", "up")
 _HEADERS_KEPT = ("user-agent", "accept", "accept-encoding", "connection", "if-none-match")
@@ -44,7 +44,7 @@ _HEADERS_KEPT = ("user-agent", "accept", "accept-encoding", "connection", "if-no
 CatalogSource = Catalog | Mapping[str, Any] | str | Path | None
 
 
-class FakeTmdb:
+class FakeTmdb(TmdbAddress):
     """The fake server; see the module docstring.  ``start()`` before use, or use ``with``."""
 
     def __init__(self, *, port: int = 0, catalog: CatalogSource = None, auto: bool = True,
@@ -81,7 +81,7 @@ class FakeTmdb:
                 self._stopping.clear()
                 self._listener = Listener(self, HOST, self._port)
                 self._port = self._listener.port
-                self.responder.image_base = f"http://{HOST}:{self._port}/t/p/"
+                self.responder.image_base = self.image_url
         return self
 
     def stop(self) -> None:
@@ -100,23 +100,6 @@ class FakeTmdb:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
-
-    @property
-    def port(self) -> int:
-        return self._port
-
-    @property
-    def root_url(self) -> str:
-        return f"http://{HOST}:{self._port}"
-
-    @property
-    def url(self) -> str:
-        """The API base URL, the value for SCANARR_TMDB_API_URL."""
-        return f"{self.root_url}/3"
-
-    @property
-    def image_url(self) -> str:
-        return f"{self.root_url}/t/p/"
 
     @property
     def api_key(self) -> str:

@@ -17,18 +17,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from tests.e2e_kit import free_port
+
 SKIP_REASON = "redis-server is not installed (scripts/test.sh installs it with apt-get)"
 
 
 def redis_server_binary() -> str | None:
     return shutil.which("redis-server")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _answers_ping(port: int) -> bool:

@@ -18,31 +18,20 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from .fake_tmdb import DEFAULT_API_KEY, DEFAULT_BEARER_TOKEN, HOST
+from .fake_tmdb import DEFAULT_API_KEY, DEFAULT_BEARER_TOKEN
+from .tmdb_address import TmdbAddress
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-class FakeTmdbClient:
+class FakeTmdbClient(TmdbAddress):
     """Remote control of a fake at ``http://127.0.0.1:{port}``."""
 
     api_key = DEFAULT_API_KEY
     bearer_token = DEFAULT_BEARER_TOKEN
 
     def __init__(self, port: int, timeout: float = 10.0) -> None:
-        self.port, self.timeout = port, timeout
-
-    @property
-    def root_url(self) -> str:
-        return f"http://{HOST}:{self.port}"
-
-    @property
-    def url(self) -> str:
-        return f"{self.root_url}/3"
-
-    @property
-    def image_url(self) -> str:
-        return f"{self.root_url}/t/p/"
+        self._port, self.timeout = port, timeout
 
     def _call(self, path: str, payload: dict[str, Any] | None = None) -> Any:
         data = None if payload is None else json.dumps(payload).encode()
