@@ -28,6 +28,15 @@ def test_rows_of_roots_no_longer_configured_are_forgotten(tmp_path: Path) -> Non
     assert store.get(str(dropped / "b.mkv")) is None
 
 
+def test_the_same_roots_again_cost_no_delete(tmp_path: Path) -> None:
+    """The roots of the last start are remembered: a usual start skips the table scan."""
+    store = StateStore(tmp_path / "db.sqlite")
+    assert store.forget_other_roots(["/a"]) == 0
+    store.add_new([{"media_path": "/b/x.mkv", "media_type": "movie", "root": "/b"}])
+    assert store.forget_other_roots(["/a"]) == 0  # same roots: not looked at
+    assert store.forget_other_roots(["/a", "/c"]) == 1  # roots changed: /b is not one
+
+
 def test_recovery_runs_only_when_no_other_process_uses_the_data_folder(tmp_path: Path) -> None:
     """`scanarr scan` next to a running `serve`: the service's in-flight items stay its own."""
     import subprocess

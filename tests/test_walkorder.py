@@ -28,6 +28,8 @@ def test_subtree_range_holds_the_folder_and_below_only() -> None:
     outside = ["/lib/Show (2010)", "/lib/Shows", "/lib/Sho", "/lib"]
     assert all(low <= walk_key(p) < high for p in inside)
     assert not any(low <= walk_key(p) < high for p in outside)
+    low, high = subtree_range("/")
+    assert all(low <= walk_key(p) < high for p in ["/", *inside, *outside])
 
 
 def rec(n: int) -> tuple[int, tuple[str, ...], str]:

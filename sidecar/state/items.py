@@ -8,6 +8,7 @@ impossible no matter which thread asks.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -24,6 +25,7 @@ from sidecar.state.base import (
     retry_locked,
 )
 
+ROOTS_KEY = "library_roots"  # in the settings table: the roots of the last start
 PAGE = 1024  # rows per query when streaming the whole library (the stat pass)
 
 
@@ -278,13 +280,18 @@ class ItemStore(Connection):
     @retry_locked
     def forget_other_roots(self, roots: Sequence[str]) -> int:
         """Drop rows and folder records of library roots that are no longer configured:
-        they are not missing files, they are not this library any more."""
+        they are not missing files, they are not this library any more.  The roots last
+        seen are remembered, so the usual start (same roots) costs no scan of the table."""
+        seen = json.dumps(sorted(roots))
+        if self.stored_settings().get(ROOTS_KEY) == seen:
+            return 0
         marks = ",".join("?" * len(roots)) or "NULL"
         with self.db.conn:
             cur = self.db.execute(f"DELETE FROM {TABLE} WHERE root NOT IN ({marks})", list(roots))
             self.db.execute(f"DELETE FROM dir_cache WHERE root NOT IN ({marks})", list(roots))
             self.db.execute(f"DELETE FROM dir_snapshots WHERE root NOT IN ({marks})",
                             list(roots))
+        self.save_settings({ROOTS_KEY: seen})
         if cur.rowcount:
             log.info("forgot %d item(s) of library roots no longer configured", cur.rowcount)
         return int(cur.rowcount)

@@ -32,7 +32,10 @@ def walk_key(path: str) -> bytes:
 
 def subtree_range(folder: str) -> tuple[bytes, bytes]:
     """``[low, high)`` of the keys of ``folder`` and everything below it."""
-    key = walk_key(folder.rstrip(os.sep) or os.sep)
+    folder = folder.rstrip(os.sep)
+    if not folder:  # the filesystem root: its key is the separator its children start with
+        return b"\0", b"\x01"
+    key = walk_key(folder)
     return key, key + b"\x01"
 
 
