@@ -2,8 +2,8 @@
 
 A quick scan costs what changed, not what exists: folders whose own mtime is unchanged
 are not even listed (the walker's fast path), a listed folder is compared with the rows
-of that folder only, and folder records are read as a stream in walk order, so memory
-follows the largest folder, not the library.
+of that folder only (``folderdiff.py``), and folder records are read as a stream in walk
+order, so memory follows the largest folder, not the library.
 
 A file rewritten in place does not touch its folder's mtime.  Every ``full_stat_hours``
 a quick scan therefore also stats every file the state table knows (the *stat pass*),
@@ -19,14 +19,14 @@ import logging
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from sidecar import catalog
-from sidecar.lifecycle import PRESENT, Lifecycle
+from sidecar.folderdiff import FolderDiff
+from sidecar.lifecycle import PRESENT
 from sidecar.listing import Lister
 from sidecar.state import DirRow, StateStore
-from sidecar.walker import DirListed, KnownDir, MediaFile, walk
+from sidecar.walker import DirListed, walk
 
 log = logging.getLogger(__name__)
 MODES = ("quick", "refresh", "full")
@@ -144,6 +144,7 @@ class Scanner:
                    progress: Progress | None) -> None:
         """Walk ``start`` (below ``root``): every folder when ``listing``, else the fast way."""
         known = self.store.folder_records(root, start, signatures=listing)
+        diff = self._folder_diff(summary)
         pending: list[DirRow] = []
         skipped = [0]  # unchanged folders (fast mode): counted by the walker, not yielded
         events = walk(start, known=known, mode="full" if listing else "fast",
@@ -153,7 +154,7 @@ class Scanner:
             for event in events:
                 counts["dirs"] += 1
                 if isinstance(event, DirListed):
-                    self._on_listed(root, event, pending, summary)
+                    self._on_listed(root, event, pending, diff)
                 else:
                     counts["dirs_unreadable"] += 1  # unreadable: what was known below it stays
                 if progress and counts["dirs"] % 500 == 0:
@@ -169,6 +170,9 @@ class Scanner:
         pending.clear()
         if not self.store.has_snapshot(root):
             self.store.snapshot_dirs(root)  # for the next fast scan
+
+    def _folder_diff(self, summary: ScanSummary) -> FolderDiff:
+        return FolderDiff(self.store, self.roots, summary.counts, summary.errors)
 
     @staticmethod
     def _on_error(summary: ScanSummary) -> Callable[[str, str], None]:
@@ -196,6 +200,7 @@ class Scanner:
                 suspects.add(parent)
         summary.counts["checked"] += checked
         lister = Lister(lambda path, reason, _: self._on_error(summary)(path, reason))
+        diff = self._folder_diff(summary)
         pending: list[DirRow] = []
         for folder in sorted(suspects):
             try:
@@ -204,117 +209,18 @@ class Scanner:
                                             self.store.folder_record(folder))
             except OSError:
                 continue  # gone or unreadable: folders coming and going are the walk's part
-            self._on_listed(root, listed, pending, summary)
+            self._on_listed(root, listed, pending, diff)
         self._save(root, pending)
 
     def _on_listed(self, root: str, event: DirListed, pending: list[DirRow],
-                   summary: ScanSummary) -> None:
+                   diff: FolderDiff) -> None:
         """One listed folder: diffed against its rows, and remembered if it changed."""
-        if not storable(event.path):
-            return  # the walker reported the undecodable name; SQLite text cannot hold it
-        self._diff_dir(root, event, summary)
-        if not same_record(event.before, event):  # an unchanged folder costs no write
-            subdirs = tuple(name for name in event.subdirs if storable(name))
-            pending.append(DirRow(event.path, event.mtime_ns, subdirs, event.signature))
+        record = diff.apply(root, event)
+        if record is not None:  # an unchanged folder costs no write
+            pending.append(record)
         if len(pending) >= DIR_FLUSH:
             self.store.save_dirs(root, pending)
             pending.clear()
-
-    def _diff_dir(self, root: str, listing: DirListed, summary: ScanSummary) -> None:
-        """Compare one listed folder with its rows: NEW, CHANGED, MISSING, back again."""
-        summary.counts["files"] += len(listing.files)
-        before = listing.before
-        if before is not None:
-            vanished = set(before[1]) - set(listing.subdirs)
-            self._vanish_subdirs(root, listing.path, vanished, summary)
-            if listing.unchanged:
-                return
-        rows = self.store.file_stats_in_dir(listing.path)
-        on_disk = {media.path: media for media in listing.files if storable(media.path)}
-        odd = self._record_undecodable(root, listing, rows, summary)
-        unseen = [media for path, media in on_disk.items() if path not in rows]
-        self._record_new(root, unseen, summary)
-        for path, media in on_disk.items():
-            if path in rows:
-                self._compare(media, rows[path], summary)
-        gone = [path for path, (_, _, state) in rows.items()
-                if path not in on_disk and path not in odd and state != Lifecycle.MISSING]
-        summary.counts["missing"] += self.store.transition_many(gone, Lifecycle.MISSING)
-
-    def _record_undecodable(self, root: str, listing: DirListed,
-                            rows: Mapping[str, tuple[int, int, str]],
-                            summary: ScanSummary) -> set[str]:
-        """Videos whose name is not valid UTF-8 cannot be fetched or written beside (SQLite
-        and JSON hold text): each gets an ERROR row under a readable escaped name, so the
-        user sees it and its reason, and it is never taken for a missing file."""
-        shown = {printable(m.path): m for m in listing.files if not storable(m.path)}
-        records = [{"media_path": name, "parent_path": listing.path, "root": root,
-                    "media_type": "movie", "scan_state": Lifecycle.ERROR.value,
-                    "error_reason": "undecodable_name", "error_count": 1,
-                    "last_error": "the file name is not valid UTF-8; rename the file",
-                    **catalog.file_fields(media)}
-                   for name, media in shown.items() if name not in rows]
-        self.store.add_new(records)
-        summary.counts["unidentified"] += len(records)
-        summary.errors += [f"{r['media_path']}: {r['last_error']}" for r in records]
-        return set(shown)
-
-    def _vanish_subdirs(self, root: str, parent: str, names: Iterable[str],
-                        summary: ScanSummary) -> None:
-        for name in filter(storable, names):
-            folder = os.path.join(parent, name)
-            gone = self.store.paths_under(folder)
-            summary.counts["missing"] += self.store.transition_many(gone, Lifecycle.MISSING)
-            self.store.forget_dirs(root, [folder])
-
-    def _record_new(self, root: str, files: list[MediaFile], summary: ScanSummary) -> None:
-        records = [catalog.new_record(media, root, self.roots) for media in files]
-        self.store.add_new(records)
-        for record in records:
-            state = record.get("scan_state", Lifecycle.NEW)
-            summary.counts[{Lifecycle.INDEXED: "adopted", Lifecycle.ERROR: "unidentified"}
-                           .get(Lifecycle(state), "new")] += 1
-            if state == Lifecycle.ERROR:
-                summary.errors.append(f"{record['media_path']}: {record['last_error']}")
-
-    def _compare(self, media: MediaFile, row: tuple[int, int, str], summary: ScanSummary) -> None:
-        """Same size and mtime: untouched.  Otherwise CHANGED (or NEW again if it was gone)."""
-        size, mtime_ns, state = row
-        if (size, mtime_ns) == (media.size, media.mtime_ns) and state != Lifecycle.MISSING:
-            summary.counts["unchanged"] += 1
-            return
-        fields = catalog.file_fields(media)
-        if state == Lifecycle.MISSING:
-            self.store.transition(media.path, Lifecycle.NEW, **fields)
-            summary.counts["new"] += 1
-        elif state in (Lifecycle.NEW, Lifecycle.CHANGED, Lifecycle.PROCESSING):
-            self.store.update_fields(media.path, **fields)  # still copying, or being fetched
-        else:
-            self.store.transition(media.path, Lifecycle.CHANGED, **fields)
-            summary.counts["changed"] += 1
-
-
-def same_record(before: KnownDir | None, listing: DirListed) -> bool:
-    """Whether the stored record already says what this listing says (then no write)."""
-    return before is not None and tuple(before) == (
-        listing.mtime_ns, listing.subdirs, listing.signature)
-
-
-def printable(path: str) -> str:
-    """A surrogate-escaped (undecodable) path as readable text: bad bytes become \\xNN."""
-    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-
-
-def storable(path: str) -> bool:
-    """SQLite stores UTF-8 text: a name that was not valid UTF-8 on disk (a surrogate-escaped
-    str) cannot be a row.  The walker logs and reports such names; the scan skips them."""
-    if path.isascii():
-        return True
-    try:
-        path.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _existing_folder(target: str, root: str) -> str:
