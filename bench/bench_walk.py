@@ -12,8 +12,9 @@ isolated, and scenarios are interleaved round by round so a noisy neighbour hurt
 * ``floor-full``  the least any CPython walker pays for the same listing + video stats
 * ``floor-fast``  the least any CPython walker pays for one stat per folder
 
-Both walks get the ``known`` map of a previous full walk, as the scanner would; the ``known``
-scenario measures the RSS of just loading that map (find's RSS is not shown).  Timings are
+Both walks get the ``known`` records of a previous full walk as one dict (the scanner streams
+the same records from its database a page at a time: see bench_memory.py); the ``known``
+scenario measures the RSS of just loading that dict (find's RSS is not shown).  Timings are
 warm-cache.  On a generated tree the run ends with correctness checks (media count, in-place
 rewrites seen by full mode only, new files seen by fast mode).
 """
