@@ -15,7 +15,7 @@ from sidecar.errors import IllegalTransition
 from sidecar.lifecycle import Lifecycle
 from sidecar.progress import ProgressBar
 from sidecar.scanner import ScanSummary
-from sidecar.state import StateStore
+from sidecar.scanrun import interrupted_full_scan
 from sidecar.workqueue import Priority
 
 SCAN_STATES = {
@@ -46,17 +46,6 @@ def scan(mode: str, paths: list[str]) -> int:
     summary.seconds = time.monotonic() - started
     _print_summary(summary, fetched, app)
     return 0
-
-
-def interrupted_full_scan(store: StateStore) -> str | None:
-    """When the last library-wide full scans were cut short (a crash or ``kill -9``: start-up
-    marks them 'interrupted'), when the first of them started; else None."""
-    since = None
-    for run in store.runs(50):
-        if run["mode"] != "full" or run["status"] != "interrupted" or run["paths"]:
-            break
-        since = run["started_at"]
-    return since
 
 
 def _fetch(app: App, mode: str, bar: ProgressBar, resume: str | None = None) -> Counter[str]:

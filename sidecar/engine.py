@@ -21,6 +21,17 @@ from sidecar.workqueue import Job, Priority, WorkQueue
 log = logging.getLogger(__name__)
 
 
+def full_scan_items(store: StateStore, done_since: str | None = None) -> list[Item]:
+    """What a full scan refetches: every item present and not already in a worker's hands.
+    Resuming one that was cut short, ``done_since`` is when it started: items it already
+    refreshed (INDEXED with metadata written since then) are left out.  One definition for
+    the CLI (``Engine.enqueue_all``) and the service's runs (``sidecar.scanrun``)."""
+    return [i for i in store.iter_items()
+            if i.state not in (Lifecycle.MISSING, Lifecycle.PROCESSING)
+            and not (done_since and i.state == Lifecycle.INDEXED
+                     and (i.metadata_updated_at or "") >= done_since)]
+
+
 class Engine:
     """Queue + workers. ``enqueue_*`` may be called from any thread (scans, webhooks)."""
 
@@ -58,11 +69,7 @@ class Engine:
         """Full scan: everything present, refetched and rewritten.  Resuming a full scan
         that was cut short, ``done_since`` is when it started: items it already refreshed
         (INDEXED with metadata written since then) are not fetched again."""
-        items = [i for i in self.store.iter_items()
-                 if i.state not in (Lifecycle.MISSING, Lifecycle.PROCESSING)
-                 and not (done_since and i.state == Lifecycle.INDEXED
-                          and (i.metadata_updated_at or "") >= done_since)]
-        return self.enqueue_items(items, priority, force=True)
+        return self.enqueue_items(full_scan_items(self.store, done_since), priority, force=True)
 
     # -- running ----------------------------------------------------------------------------
 

@@ -10,6 +10,10 @@ Resource-aware (brief sections 14 and 19): refresh and full runs that are not ur
 ``batch_jobs`` and ask the host for active playback sessions before each batch.  While
 someone is watching, they slow to one job per ``playback_pause`` seconds instead of
 competing with the stream for disk and network; webhooks and quick scans are not slowed.
+
+A library-wide full scan cut short (a crash, ``kill -9``, a stop) is not lost: at start-up
+``resume_full`` starts it again, and the items the cut-short run(s) already refreshed are
+not fetched again (``interrupted_full_scan``, shared with ``scanarr scan --mode full``).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sidecar.lifecycle import Lifecycle
+from sidecar.engine import full_scan_items
 from sidecar.planner import Planned, plan
 from sidecar.state import Item, StateStore
 from sidecar.workqueue import Priority
@@ -29,6 +33,8 @@ from sidecar.workqueue import Priority
 log = logging.getLogger(__name__)
 MODES = ("quick", "refresh", "full")
 THROTTLED_MODES = frozenset({"refresh", "full"})
+USER_TRIGGERS = frozenset({"cli", "web", "api"})  # a person asked: full runs go at CRITICAL
+RESUME_TRIGGER = "resume"
 
 
 class Core(Protocol):
@@ -54,6 +60,8 @@ class Run:
     walked: dict[str, int] = field(default_factory=dict)
     finished: bool = False
     slowed: bool = False  # yielding to playback right now
+    done_since: str | None = None  # resuming a full scan: refreshed since then means done
+    run_id: int = 0
 
     def eta(self) -> float | None:
         if self.phase != "fetching" or not self.done or self.fetch_started is None:
@@ -89,19 +97,39 @@ class ScanRunner:
         self.durations: dict[str, list[float]] = {m: [] for m in MODES}
 
     def start(self, mode: str, *, priority: Priority | None = None, paths: Sequence[str] = (),
-              trigger: str = "web") -> bool:
-        """Start a run in the background; False if one of this mode is still going."""
+              trigger: str = "web", done_since: str | None = None) -> bool:
+        """Start a run in the background; False if one of this mode is still going.
+
+        The run's row is written before this returns, so rows are in the order runs were
+        started (``RunStore.interrupted_full_runs`` relies on it)."""
         if mode not in MODES:
             raise ValueError(f"unknown scan mode {mode!r}")
         with self._lock:
             if mode in self._runs or self._stopping.is_set():
                 return False
-            run = Run(mode, trigger, tuple(paths), priority, started_at=self.store.now_iso())
+            run = Run(mode, trigger, tuple(paths), priority, started_at=self.store.now_iso(),
+                      done_since=done_since)
+            run.run_id = self.store.start_run(mode, trigger=trigger, paths=run.paths)
             self._runs[mode] = self._last = run
             thread = threading.Thread(target=self._execute, args=(run,), daemon=True,
                                       name=f"scan-{mode}")
             self._threads = [t for t in self._threads if t.is_alive()] + [thread]
         thread.start()
+        return True
+
+    def resume_full(self) -> bool:
+        """Start again the library-wide full scan that was cut short, if the last ones were;
+        True when one started.  Call it at start-up, after recovery (which marks the runs a
+        crash left 'running' as 'interrupted') and before anything else starts a run."""
+        cut_short = self.store.interrupted_full_runs()
+        if not cut_short:
+            return False
+        since, priority = cut_short[-1]["started_at"], resume_priority(cut_short)
+        if not self.start("full", priority=priority, trigger=RESUME_TRIGGER, done_since=since):
+            return False
+        log.info("resuming the full scan started %s (cut short %d time(s)) at %s priority: "
+                 "items it already refreshed are not fetched again",
+                 since, len(cut_short), priority.name)
         return True
 
     def running(self, mode: str | None = None) -> bool:
@@ -126,7 +154,6 @@ class ScanRunner:
     # -- one run ---------------------------------------------------------------------------
 
     def _execute(self, run: Run) -> None:
-        run_id = self.store.start_run(run.mode, trigger=run.trigger, paths=run.paths)
         status, counts = "done", {}
         try:
             counts = self._walk(run)
@@ -139,7 +166,8 @@ class ScanRunner:
             status = "failed"
         finally:
             seconds = time.monotonic() - run.started
-            self.store.finish_run(run_id, counts, status=status, duration_ms=int(seconds * 1000))
+            self.store.finish_run(run.run_id, counts, status=status,
+                                  duration_ms=int(seconds * 1000))
             self.durations[run.mode] = (self.durations[run.mode] + [seconds])[-50:]
             with self._lock:
                 run.finished = True
@@ -176,8 +204,7 @@ class ScanRunner:
     def _work(self, run: Run, core: Core) -> list[Item]:
         """The items this run queues: everything present (full) or what is work now."""
         if run.mode == "full":
-            items = [i for i in self.store.iter_items()
-                     if i.state not in (Lifecycle.MISSING, Lifecycle.PROCESSING)]
+            items = full_scan_items(self.store, run.done_since)
         else:
             items = self.store.work(settle_before_ns=core.scanner.settle_before_ns())
         if run.paths:
@@ -223,6 +250,23 @@ class ScanRunner:
             if engine.wait_idle(timeout=0.25):
                 run.done = min(run.total, start_done + engine.worker.items_done - base)
                 return
+
+
+def interrupted_full_scan(store: StateStore) -> str | None:
+    """When the last library-wide full scans were cut short, when the first of them
+    started (items refreshed since then are done); else None."""
+    cut_short = store.interrupted_full_runs()
+    return cut_short[-1]["started_at"] if cut_short else None
+
+
+def resume_priority(cut_short: Sequence[dict[str, Any]]) -> Priority:
+    """The priority the cut-short full scan had: CRITICAL when a person started it (the
+    page, the API and the CLI all start full scans at CRITICAL); otherwise VERY_LOW, the
+    background level, which also yields to playback.  That is the safe side for a run
+    nobody is waiting for: a resumed run must not push ahead of webhooks and new files."""
+    if any(run["trigger"] in USER_TRIGGERS for run in cut_short):
+        return Priority.CRITICAL
+    return Priority.VERY_LOW
 
 
 def _inside(path: str, prefix: str) -> bool:

@@ -106,6 +106,9 @@ class Service:
         self.app.engine.start()
         queued = self.app.engine.enqueue_pending()
         log.info("scanarr service starting: %d item(s) queued from the state table", queued)
+        # A full scan a crash cut short goes on; before the scheduler's first run, whose
+        # row would otherwise read as 'something else was chosen instead of resuming'.
+        self.runner.resume_full()
         self.hostsync.start()
         self.intake.start()
         self.scheduler.start()

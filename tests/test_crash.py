@@ -3,7 +3,8 @@
 A ``scanarr scan`` child runs against the fake TMDB (with network latency, so a scan of a
 ~200-item library takes a few seconds) and is killed with SIGKILL at chosen moments: right
 after start, during the walk, mid-fetch, and at seeded random delays.  After every kill the
-files on disk must be whole, and every restart must neither lose work nor redo it:
+files on disk must be whole, and every restart must neither lose work nor redo it (a full
+scan killed mid-fetch, in ``scan`` or in ``serve``, goes on at the next start):
 
 - the scan completes (everything INDEXED), nothing stays PROCESSING;
 - every ``metadata.json`` parses and validates, every image is whole, at every moment;
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import re
 import signal
 import sqlite3
 import subprocess
@@ -27,10 +29,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.e2e_kit import (
     REPO,
     Library,
+    ServeProcess,
     check_files_whole,
     check_outcome,
     db_rows,
@@ -178,6 +182,62 @@ def test_kill_9_during_a_full_scan_resumes_it(tmp_path: Path, fake: FakeTmdb) ->
     assert not stale, "the resumed full scan left items unrefreshed"
     runs = [r["status"] for r in db_rows(crash.db, "SELECT status FROM scan_runs ORDER BY id")]
     assert runs == ["done", "interrupted", "done"]
+
+
+def full_runs(db: Path) -> list[tuple[str, str]]:
+    return [(r["trigger"], r["status"]) for r in db_rows(
+        db, "SELECT trigger, status FROM scan_runs WHERE mode = 'full' ORDER BY id")]
+
+
+def start_full_scan_from_the_page(served: ServeProcess, password: str) -> None:
+    """Log in and press the status page's "Full scan" button (a form POST)."""
+    web = requests.Session()
+    token = re.compile(r'name="csrf[-_]token" (?:value|content)="([^"]+)"')
+    login = token.search(web.get(served.url + "/login", timeout=5).text)
+    assert login, "no CSRF token on the login page"
+    web.post(served.url + "/login", data={"password": password, "csrf_token": login.group(1)},
+             timeout=10)
+    page = token.search(web.get(served.url + "/", timeout=5).text)
+    assert page, "not logged in"
+    answer = web.post(served.url + "/scan", data={"mode": "full", "csrf_token": page.group(1)},
+                      timeout=5)
+    assert "Full scan started" in answer.text, answer.text
+
+
+def test_kill_9_of_serve_during_a_full_scan_resumes_it_at_the_next_start(
+        tmp_path: Path, fake: FakeTmdb) -> None:
+    lib = make_library(tmp_path / "lib", movies=70, shows=2, seasons=2, episodes=5)
+    crash = Crasher(tmp_path, fake, lib)
+    assert run_scanarr(crash.env, "scan").returncode == 0
+    password = "crash-test-password"
+    env = {**crash.env, "SCANARR_ADMIN_PASSWORD": password, "SCANARR_SCAN_INTERVAL": "1440"}
+    mark = len(fake.requests())
+
+    with ServeProcess(env, crash.log, timeout=20) as served:
+        start_full_scan_from_the_page(served, password)
+        wait_until(lambda: crash.details_since_start(mark) >= 30, "30 refetches", timeout=60)
+        served.proc.send_signal(signal.SIGKILL)
+        served.proc.wait(10)
+    check_files_whole(lib.root)
+    started = db_rows(crash.db, "SELECT started_at FROM scan_runs WHERE mode = 'full'")[0][
+        "started_at"]
+    done_before = done_ids_refreshed(crash.db, started)
+    assert done_before and full_runs(crash.db) == [("web", "running")]
+    restart_mark = len(fake.requests())
+
+    with ServeProcess(env, crash.log, timeout=20) as served:
+        wait_until(lambda: full_runs(crash.db)[-1][1] == "done", "the resumed full scan",
+                   timeout=60)
+        assert served.stop() == 0, served.log()
+        assert "resuming the full scan started " + started in served.log()
+    again = detail_requests(fake.requests(restart_mark))
+    assert not set(again) & done_before, "refreshed before the kill, fetched again"
+    assert all(n == 1 for n in again.values()), again
+    assert check_outcome(lib, crash.db)["INDEXED"] == len(lib.videos)
+    stale = db_rows(crash.db, "SELECT media_path FROM media_scan_state "
+                    "WHERE metadata_updated_at < ?", [started])
+    assert not stale, "the resumed full scan left items unrefreshed"
+    assert full_runs(crash.db) == [("web", "interrupted"), ("resume", "done")]
 
 
 def done_ids_refreshed(db: Path, since: str) -> set[tuple[str, int]]:

@@ -12,6 +12,7 @@ import pytest
 from sidecar.errors import BadRequest, ConfigError, NoApiKey, OutsideRoots, TmdbAuthError
 from sidecar.lifecycle import Lifecycle
 from sidecar.service import Service
+from sidecar.state import StateStore
 from sidecar.workqueue import Priority
 from tests.e2e_kit import wait_until
 from tests.fakes.fake_jellyfin import FakeJellyfin
@@ -166,6 +167,38 @@ def test_full_scan_from_the_web_and_only_one_per_mode(make: Callable[..., Servic
     run = svc.store.runs(1)[0]
     assert (run["mode"], run["trigger"], run["status"]) == ("full", "web", "done")
     assert svc.metrics()["scan_durations_seconds"]["full"]
+
+
+def written_at(store: StateStore, videos: list[Path]) -> list[str]:
+    """When each video's metadata was last written."""
+    items = [store.get(str(video)) for video in videos]
+    return [item.metadata_updated_at or "" if item else "" for item in items]
+
+
+def test_start_resumes_a_full_scan_a_crash_cut_short(make: Callable[..., Service],
+                                                     library: Path) -> None:
+    before = make(SCANARR_SETTLE_SECONDS="0")
+    videos = [touch(library / f"Film {n} (200{n})" / f"Film {n} (200{n}).mkv") for n in range(4)]
+    assert before.start_scan("quick")
+    wait_for(lambda: before.store.counts()["INDEXED"] == 4, "the library indexed")
+    before.stop()
+    store = before.store
+    cut = store.start_run("full", trigger="web")  # left 'running': the process was killed
+    started = store.runs(1)[0]["started_at"]
+    for video in videos[:2]:  # what it refreshed before the kill
+        store.update_fields(str(video), metadata_updated_at=store.now_iso())
+    written = written_at(store, videos)
+
+    svc = make(SCANARR_SETTLE_SECONDS="0")  # the next start: recovery, then the resume
+    wait_for(lambda: svc.store.runs(1)[0]["status"] == "done", "the resumed run")
+    runs = {r["id"]: r for r in svc.store.runs(5)}
+    assert runs[cut]["status"] == "interrupted"
+    resumed = svc.store.runs(1)[0]
+    assert (resumed["mode"], resumed["trigger"], resumed["paths"]) == ("full", "resume", [])
+    after = written_at(svc.store, videos)
+    assert [a == w for a, w in zip(after, written, strict=True)] == [True, True, False, False]
+    assert all(a >= started for a in after), "every item refreshed since the full scan began"
+    assert svc.progress()["mode"] == "full"
 
 
 def test_retry_and_fix_match(make: Callable[..., Service], library: Path) -> None:

@@ -402,6 +402,39 @@ def test_scan_runs(store: StateStore, clock: Clock) -> None:
     assert store.runs(1)[0]["status"] == "interrupted"
 
 
+def test_interrupted_full_runs_line_up_back_to_the_last_full_run_that_ended(
+        store: StateStore, clock: Clock) -> None:
+    """What a resumed full scan continues: newest first, back to a full run that ended."""
+    store.finish_run(store.start_run("full"), {})
+    first = store.start_run("full", trigger="web")
+    clock.advance(60)
+    store.finish_run(store.start_run("quick", trigger="schedule"), {})  # went on meanwhile
+    store.start_run("quick", trigger="schedule")  # cut short by the same crash
+    clock.advance(60)
+    store.close_dangling_runs()  # the next start-up
+    second = store.start_run("full", trigger="resume")
+    clock.advance(60)
+    store.close_dangling_runs()
+    assert [r["id"] for r in store.interrupted_full_runs()] == [second, first]
+    assert store.interrupted_full_runs()[1]["paths"] == []
+    clock.advance(1)
+    store.finish_run(store.start_run("quick", trigger="cli"), {})
+    assert store.interrupted_full_runs() == [], "a run started after the crash ends the line"
+
+
+@pytest.mark.parametrize("newest", ["done", "failed", "paths"])
+def test_interrupted_full_runs_end_at_a_full_run_that_was_not_cut_short(
+        store: StateStore, newest: str) -> None:
+    store.start_run("full")
+    store.close_dangling_runs()
+    run = store.start_run("full", paths=["/lib/a"] if newest == "paths" else [])
+    if newest == "paths":
+        store.close_dangling_runs()
+    else:
+        store.finish_run(run, {}, status=newest)
+    assert store.interrupted_full_runs() == []
+
+
 def test_shows(store: StateStore) -> None:
     assert store.show("/tv/S") is None
     store.save_show("/tv/S", tmdb_id=1, title="S")
