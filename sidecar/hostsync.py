@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from sidecar.debounce import Debouncer
 from sidecar.errors import ScanarrError
 from sidecar.host import Host
 from sidecar.pathmap import PathMapper
@@ -31,12 +32,6 @@ from sidecar.pathmap import PathMapper
 log = logging.getLogger(__name__)
 
 Target = Callable[[], "tuple[Host, PathMapper] | None"]
-
-
-def debounce_due(first: float, last: float, quiet: float, max_delay: float) -> float:
-    """When a debounced batch fires: ``quiet`` after the last arrival, capped by ``max_delay``
-    after the first, so a steady trickle of events cannot postpone it forever."""
-    return min(last + quiet, first + max_delay)
 
 
 def within(path: str, folder: str) -> bool:
@@ -65,32 +60,27 @@ class HostSync:
         self.debounce, self.max_delay = debounce, max_delay
         self.retries, self.echo_seconds = retries, echo_seconds
         self._clock = clock
-        self._cond = threading.Condition()
-        self._pending: dict[str, None] = {}
-        self._first = self._last = 0.0
+        self._lock = threading.Lock()  # taken before the debouncer's, never after
+        self._pending: dict[str, None] = {}  # the debouncer's window is open iff this is not empty
         self._attempts: dict[str, int] = {}
         self._recent: dict[str, float] = {}
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._batches = Debouncer(self.flush, name="hostsync", timing=self, clock=clock)
         self.stats: Counter[str] = Counter()
 
     # -- producers ---------------------------------------------------------------------
 
     def add(self, folders: Iterable[str]) -> None:
         """The worker's ``notify`` callback: cheap, never blocks on the host."""
-        now = self._clock()
-        with self._cond:
-            if not self._pending:
-                self._first = now
-            self._last = now
+        with self._lock:
             for folder in folders:
                 self._pending[os.path.normpath(folder)] = None
-            self._cond.notify_all()
+            if self._pending:
+                self._batches.note()
 
     def recently_written(self, path: str) -> bool:
         """True when ``path`` lies in a folder we refreshed in the last ``echo_seconds``."""
         now = self._clock()
-        with self._cond:
+        with self._lock:
             return any(within(path, folder) and now - when < self.echo_seconds
                        for folder, when in self._recent.items())
 
@@ -98,17 +88,14 @@ class HostSync:
 
     def due_in(self) -> float | None:
         """Seconds until the pending batch should be sent; None when nothing is pending."""
-        with self._cond:
-            if not self._pending:
-                return None
-            due = debounce_due(self._first, self._last, self.debounce, self.max_delay)
-            return max(0.0, due - self._clock())
+        return self._batches.due_in()
 
     def flush(self) -> int:
         """Send everything pending now as one refresh; returns the folders sent."""
-        with self._cond:
+        with self._lock:
             batch = outermost(self._pending)
             self._pending.clear()
+            self._batches.clear()
         if not batch:
             return 0
         target = self._target()
@@ -126,7 +113,7 @@ class HostSync:
 
     def _succeeded(self, batch: list[str]) -> None:
         now = self._clock()
-        with self._cond:
+        with self._lock:
             for folder in batch:
                 self._attempts.pop(folder, None)
                 self._recent[folder] = now
@@ -141,7 +128,7 @@ class HostSync:
         log.log(level, "host refresh of %d folder(s) failed: %s", len(batch), exc)
         self._count(refresh_failures=1)
         retry = []
-        with self._cond:
+        with self._lock:
             for folder in batch:
                 attempts = self._attempts.get(folder, 0) + 1
                 if attempts > self.retries:
@@ -159,34 +146,18 @@ class HostSync:
     # -- thread ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="hostsync", daemon=True)
-        self._thread.start()
+        self._batches.start()
 
     def stop(self, *, flush: bool = True, timeout: float = 10.0) -> None:
         """Stop the thread; with ``flush`` the last batch is sent once (best effort)."""
-        self._stopping.set()
-        with self._cond:
-            self._cond.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        self._batches.stop(timeout)
         if flush:
             self.flush()
 
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            with self._cond:
-                wait = self.due_in()
-                if wait is None or wait > 0:
-                    self._cond.wait(timeout=1.0 if wait is None else min(wait, 1.0))
-                    continue
-            self.flush()
-
     def _count(self, **deltas: int) -> None:
-        with self._cond:
+        with self._lock:
             self.stats.update(deltas)
 
     def snapshot(self) -> dict[str, Any]:
-        with self._cond:
+        with self._lock:
             return {"pending_folders": len(self._pending), **self.stats}

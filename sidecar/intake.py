@@ -29,10 +29,11 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from sidecar.debounce import Debouncer
 from sidecar.errors import HostError, OutsideRoots
 from sidecar.host import HostEvent
 from sidecar.hostevents import Latencies, event_of, event_payload, with_host_ids
-from sidecar.hostsync import Target, debounce_due, outermost
+from sidecar.hostsync import Target, outermost
 from sidecar.lifecycle import Lifecycle
 from sidecar.state import Item, StateStore
 
@@ -63,13 +64,11 @@ class Intake:
         self.dedupe_seconds = dedupe_seconds
         self._resolved: dict[tuple[str, str], float] = {}  # (host, item id) -> when
         self._clock = clock
-        self._cond = threading.Condition()
-        self._first: float | None = None
-        self._last = 0.0
-        self._retry_at: dict[int, float] = {}
+        self._lock = threading.Lock()
+        self._retry_at: dict[int, float] = {}  # event id -> when; only the batch touches it
         self._arrived: dict[int, float] = {}
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._batches = Debouncer(self.process_due, name="intake", timing=self, clock=clock,
+                                  also_due=self._next_retry)
         self.stats: Counter[str] = Counter()
         self.latency = Latencies()  # event stored -> its items queued
 
@@ -78,34 +77,23 @@ class Intake:
     def submit(self, event: HostEvent) -> int:
         """Persist an ``added`` event and wake the thread; returns the stored id."""
         event_id = self.store.add_event(event.host, event.item_id, event_payload(event))
-        now = self._clock()
-        with self._cond:
-            self._arrived[event_id] = now
-            if self._first is None:
-                self._first = now
-            self._last = now
+        with self._lock:
+            self._arrived[event_id] = self._clock()
             self.stats["submitted"] += 1
-            self._cond.notify_all()
+        self._batches.note()
         return event_id
-
-    def _mark_due(self) -> None:
-        """Make the thread take the next batch at once (debounce already over)."""
-        with self._cond:
-            self._first = self._last = self._clock() - self.max_delay
-            self._cond.notify_all()
 
     # -- the batch ----------------------------------------------------------------------
 
     def process_due(self) -> Counter[str]:
         """Handle every stored event that is due now (the thread calls this; tests too)."""
-        with self._cond:
-            self._first = None
+        self._batches.clear()
         now = self._clock()
         due = [r for r in self.store.pending_events(SCAN_LIMIT)
                if self._retry_at.get(r["id"], 0.0) <= now]
         rows = due[:BATCH_LIMIT]
         if len(due) > BATCH_LIMIT:
-            self._mark_due()  # the rest right after this batch, without waiting for an event
+            self._batches.due_now()  # the rest right after this batch, without waiting for an event
         outcome: Counter[str] = Counter()
         if not rows:
             return outcome
@@ -113,7 +101,7 @@ class Intake:
         resolved = self._resolve_all(rows, outcome)
         if resolved:
             self._act(resolved, outcome)
-        with self._cond:
+        with self._lock:
             self.stats.update(outcome)
         return outcome
 
@@ -262,49 +250,26 @@ class Intake:
 
     # -- thread -----------------------------------------------------------------------------
 
+    def _next_retry(self) -> float | None:
+        return min(self._retry_at.values(), default=None)
+
     def wait_time(self) -> float:
-        """Seconds until the next batch is due (debounce, or the earliest retry)."""
-        now = self._clock()
-        with self._cond:
-            waits = [min(self._retry_at.values()) - now] if self._retry_at else [1.0]
-            if self._first is not None:
-                waits.append(debounce_due(self._first, self._last, self.debounce,
-                                          self.max_delay) - now)
-        return max(0.0, min(waits))
+        """Seconds until the next batch is due (debounce, or the earliest retry); the poll
+        interval when nothing is waiting."""
+        wait = self._batches.due_in()
+        return self._batches.poll if wait is None else wait
 
     def start(self) -> None:
         """Start the thread; events stored by an earlier run are handled first."""
-        self._stopping.clear()
         if self.store.pending_events(1):
-            self._mark_due()  # events an earlier run accepted but did not finish
-        self._thread = threading.Thread(target=self._run, name="intake", daemon=True)
-        self._thread.start()
+            self._batches.due_now()  # events an earlier run accepted but did not finish
+        self._batches.start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        self._stopping.set()
-        with self._cond:
-            self._cond.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            with self._cond:
-                due = self._first is not None and debounce_due(
-                    self._first, self._last, self.debounce, self.max_delay) <= self._clock()
-                retry_due = any(t <= self._clock() for t in self._retry_at.values())
-                if not (due or retry_due):
-                    self._cond.wait(timeout=min(max(self.wait_time(), 0.01), 1.0))
-                    continue
-            try:
-                self.process_due()
-            except Exception:
-                log.exception("webhook intake failed; retrying in 1 s")
-                self._stopping.wait(1.0)
+        self._batches.stop(timeout)
 
     def snapshot(self) -> dict[str, Any]:
-        with self._cond:
+        with self._lock:
             stats = dict(self.stats)
         return {"pending": self.store.count_events(),
                 "latency_seconds": self.latency.summary(), **stats}

@@ -23,6 +23,7 @@ from urllib.parse import quote
 import requests
 
 from .errors import ConfigError, TmdbBadResponse
+from .httpsession import PinnedProxySession
 from .ratelimit import RateLimiter, Rng, Sleep
 from .tmdbhttp import ClientStats, Credentials, FetchResult, Transport, content_hash
 from .tmdbimages import IMAGE_SIZES, ImageFetcher, build_image_url
@@ -32,6 +33,7 @@ __all__ = ["IMAGE_SIZES", "ClientStats", "FetchResult", "TmdbClient", "normalize
 log = logging.getLogger("sidecar.tmdb")
 
 DEFAULT_BASE_URL = "https://api.themoviedb.org/3"
+DEFAULT_IMAGE_URL = "https://image.tmdb.org/t/p/"  # what /configuration names today
 MAX_APPENDS = 20  # TMDB error 27 beyond this
 MOVIE_APPENDS = ("credits", "videos", "images", "release_dates", "external_ids", "keywords",
                  "alternative_titles")
@@ -109,10 +111,11 @@ class TmdbClient:
         self.image_language = ",".join(dict.fromkeys([lang, "null", "en"]))
         self._http = Transport(
             Credentials(api_key), base_url=base_url, limiter=limiter,
-            session=session or _new_session(), timeout=timeout, max_retries=max_retries,
+            session=session or _new_session(base_url), timeout=timeout, max_retries=max_retries,
             sleep=sleep, rng=rng, wall_clock=wall_clock,
         )
-        self._images = ImageFetcher(self._http, image_session or _new_session(), image_connections)
+        self._images = ImageFetcher(self._http, image_session or _new_session(DEFAULT_IMAGE_URL),
+                                    image_connections)
         self._clock, self._config_ttl = clock, config_ttl
         self._config: tuple[float, dict[str, Any]] | None = None
         self._config_lock = threading.Lock()
@@ -229,7 +232,9 @@ class TmdbClient:
         return [r for r in results if isinstance(r, dict)]
 
 
-def _new_session() -> requests.Session:
-    session = requests.Session()
+def _new_session(url: str) -> requests.Session:
+    """A session for ``url``'s host whose proxy settings are read from the environment once
+    (see :mod:`sidecar.httpsession`); another host it is sent to is looked up on first use."""
+    session = PinnedProxySession(url)
     session.headers["User-Agent"] = "scanarr"
     return session

@@ -10,7 +10,7 @@ import pytest
 
 from sidecar.errors import HostError
 from sidecar.host import Host, HostEvent
-from sidecar.hostsync import HostSync, debounce_due, outermost, within
+from sidecar.hostsync import HostSync, outermost, within
 from sidecar.pathmap import PathMapper
 from tests.fakes.fake_clock import FakeClock
 
@@ -52,12 +52,6 @@ def make_sync(host: RecordingHost | None, clock: FakeClock, **kw: Any) -> HostSy
     target: Host | None = host
     return HostSync(lambda: (target, mapper) if target is not None else None, clock=clock,
                     **kw)
-
-
-def test_debounce_due_waits_for_quiet_but_not_forever() -> None:
-    assert debounce_due(first=0, last=0, quiet=5, max_delay=30) == 5
-    assert debounce_due(first=0, last=4, quiet=5, max_delay=30) == 9
-    assert debounce_due(first=0, last=29, quiet=5, max_delay=30) == 30
 
 
 def test_outermost_keeps_the_show_folder_only() -> None:

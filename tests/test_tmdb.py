@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import requests
 import requests_mock as rm
+from requests.utils import select_proxy
 
 from sidecar.errors import (
     ConfigError,
@@ -29,6 +30,7 @@ from sidecar.errors import (
 )
 from sidecar.ratelimit import TokenBucket
 from sidecar.tmdb import TmdbClient, normalize_language, season_batches
+from tests.fakes.proxy_env import ProxyEnv
 
 BASE = "http://tmdb.test/3"
 IMG = "https://image.tmdb.test/t/p/"
@@ -601,6 +603,38 @@ def test_missing_image_is_not_found(client: TmdbClient, requests_mock: rm.Mocker
     with pytest.raises(TmdbNotFound):
         client.download_image(IMG + "w780/p.jpg")
     assert requests_mock.call_count == 1
+
+
+def test_proxies_are_read_once_per_host_for_api_and_images(
+        make: Callable[..., TmdbClient], requests_mock: rm.Mocker,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Users behind a proxy still get through; nobody reads the environment per request."""
+    env = ProxyEnv(monkeypatch)  # a per-request look-up would fail the test
+    env.set(HTTP_PROXY="http://proxy.test:3128", HTTPS_PROXY="http://proxy.test:3129")
+    client = make()
+    requests_mock.get(f"{BASE}/movie/603", json={"id": 603})
+    requests_mock.get(IMG + "w780/p.jpg", **_image(JPEG))
+    for _ in range(2):
+        client.movie(603)
+        client.download_image(IMG + "w780/p.jpg")
+    sent = requests_mock.request_history
+    assert [select_proxy(r.url, r.proxies) for r in sent] == [
+        "http://proxy.test:3128", "http://proxy.test:3129"] * 2
+    assert env.lookups == [BASE, "https://image.tmdb.org/t/p/", IMG + "w780/p.jpg"], \
+        "the API and default image hosts when the client is made, the fake CDN on first use"
+
+
+def test_no_proxy_hosts_go_direct(make: Callable[..., TmdbClient], requests_mock: rm.Mocker,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    ProxyEnv(monkeypatch).set(HTTP_PROXY="http://proxy.test:3128",
+                              HTTPS_PROXY="http://proxy.test:3128",
+                              NO_PROXY="tmdb.test,image.tmdb.test")
+    client = make()
+    requests_mock.get(f"{BASE}/movie/603", json={"id": 603})
+    requests_mock.get(IMG + "w780/p.jpg", **_image(JPEG))
+    client.movie(603)
+    client.download_image(IMG + "w780/p.jpg")
+    assert [select_proxy(r.url, r.proxies) for r in requests_mock.request_history] == [None] * 2
 
 
 class BlockingImageSession:
