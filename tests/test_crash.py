@@ -110,6 +110,19 @@ class Crasher:
         assert not again, f"fetched again after a restart: {sorted(again)[:5]}"
 
 
+
+def assert_resumed(fake: FakeTmdb, mark: int, done_before: set[tuple[str, int]], lib: Library,
+                   db: Path, started: str) -> None:
+    """After a resumed full scan: nothing refreshed before the kill was fetched again, each
+    item at most once, and every item is INDEXED and refreshed since the scan began."""
+    again = detail_requests(fake.requests(mark))
+    assert not set(again) & done_before, "refreshed before the kill, fetched again"
+    assert all(n == 1 for n in again.values()), again
+    assert check_outcome(lib, db)["INDEXED"] == len(lib.videos)
+    stale = db_rows(db, "SELECT media_path FROM media_scan_state "
+                    "WHERE metadata_updated_at < ?", [started])
+    assert not stale, "the resumed full scan left items unrefreshed"
+
 def test_kill_9_at_any_moment_then_restart_completes(tmp_path: Path, fake: FakeTmdb) -> None:
     lib = make_library(tmp_path / "lib", movies=150, shows=4, seasons=2, episodes=6)
     crash = Crasher(tmp_path, fake, lib)
@@ -173,13 +186,7 @@ def test_kill_9_during_a_full_scan_resumes_it(tmp_path: Path, fake: FakeTmdb) ->
     resumed = run_scanarr(crash.env, "scan", "--mode", "full")
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming the full scan" in resumed.stderr
-    again = detail_requests(fake.requests(restart_mark))
-    assert not set(again) & done_before, "refreshed before the kill, fetched again"
-    assert all(n == 1 for n in again.values()), again
-    assert check_outcome(lib, crash.db)["INDEXED"] == len(lib.videos)
-    stale = db_rows(crash.db, "SELECT media_path FROM media_scan_state "
-                    "WHERE metadata_updated_at < ?", [started])
-    assert not stale, "the resumed full scan left items unrefreshed"
+    assert_resumed(fake, restart_mark, done_before, lib, crash.db, started)
     runs = [r["status"] for r in db_rows(crash.db, "SELECT status FROM scan_runs ORDER BY id")]
     assert runs == ["done", "interrupted", "done"]
 
@@ -230,13 +237,7 @@ def test_kill_9_of_serve_during_a_full_scan_resumes_it_at_the_next_start(
                    timeout=60)
         assert served.stop() == 0, served.log()
         assert "resuming the full scan started " + started in served.log()
-    again = detail_requests(fake.requests(restart_mark))
-    assert not set(again) & done_before, "refreshed before the kill, fetched again"
-    assert all(n == 1 for n in again.values()), again
-    assert check_outcome(lib, crash.db)["INDEXED"] == len(lib.videos)
-    stale = db_rows(crash.db, "SELECT media_path FROM media_scan_state "
-                    "WHERE metadata_updated_at < ?", [started])
-    assert not stale, "the resumed full scan left items unrefreshed"
+    assert_resumed(fake, restart_mark, done_before, lib, crash.db, started)
     assert full_runs(crash.db) == [("web", "interrupted"), ("resume", "done")]
 
 
