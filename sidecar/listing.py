@@ -200,7 +200,7 @@ class Lister:
     def _subdirs(self, path: str, entries: _Entries) -> tuple[str, ...]:
         media_folder: bool | None = None  # computed on the first extras-named folder only
         kept = []
-        for name in sorted(entries.dirs, key=os.fsencode):  # state.folders.walk_key order
+        for name in sorted(entries.dirs, key=os.fsencode):  # state.walkorder.walk_key order
             if is_junk_dir(name):
                 continue
             if is_extras_dir(name):

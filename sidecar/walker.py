@@ -83,7 +83,7 @@ class Known(Protocol):
     the order it reaches them (pre-order, children in byte order of their names).
 
     A dict serves; so does a stream that reads records in that order a page at a time
-    (``state.FolderRecords``), which keeps a walk's memory independent of the library.
+    (``state.walkorder.FolderRecords``), which keeps a walk's memory independent of the library.
     """
 
     def get(self, path: str, /) -> KnownDir | None: ...
