@@ -64,6 +64,15 @@ class Clock:
         self.now += seconds
 
 
+def make_file(root: Path, rel: str, size: int = 0) -> Path:
+    """``root/rel`` (folders made as needed) as a sparse file of ``size`` bytes."""
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as handle:
+        handle.truncate(size)
+    return path
+
+
 def make_files(root: Path, rels: Iterable[str], *, size: int = 1000,
                mtime: float = OLD) -> list[str]:
     """Create ``rels`` under ``root`` with ``size`` bytes and ``mtime``; returns their paths.

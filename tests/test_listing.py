@@ -6,17 +6,13 @@ import os
 from pathlib import Path
 
 from sidecar.listing import RACY_WINDOW_NS, Lister, MediaFile, signature
+from tests.corekit import make_file
 
 T0 = 1_600_000_000 * 10**9
 LATER = T0 + 10 * RACY_WINDOW_NS
 
 
-def make(root: Path, rel: str, size: int = 5000) -> Path:
-    path = root / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as handle:
-        handle.truncate(size)
-    return path
+BIG = 5000  # above the sample limit
 
 
 class Reports(list[tuple[str, str]]):
@@ -40,9 +36,9 @@ def test_signature_tracks_name_size_mtime_and_sidecars() -> None:
 
 
 def test_listing_signature_matches_the_public_function(tmp_path: Path) -> None:
-    make(tmp_path, "A.mkv")
-    make(tmp_path, "A.en.srt", 10)
-    make(tmp_path, "A.mkv.mkv")  # sorts differently as "name:" lines than as names
+    make_file(tmp_path, "A.mkv", BIG)
+    make_file(tmp_path, "A.en.srt", 10)
+    make_file(tmp_path, "A.mkv.mkv", BIG)  # sorts differently as "name:" lines than as names
     listed = lister().list_folder(str(tmp_path), T0, None)
     assert listed.signature == signature(listed.files)
     assert lister().list_folder(str(tmp_path), T0, listed.record()).unchanged
@@ -59,12 +55,12 @@ def test_extras_folders_pruned_only_in_media_folders(tmp_path: Path) -> None:
         (tmp_path / "lib" / name).mkdir(parents=True)
     assert lister().list_folder(str(tmp_path / "lib"), T0, None).subdirs == (
         "Movies", "Other", "Shorts")  # fmt: skip
-    make(tmp_path, "lib/Film (2001).mkv")
+    make_file(tmp_path, "lib/Film (2001).mkv", BIG)
     assert lister().list_folder(str(tmp_path / "lib"), T0, None).subdirs == ("Movies",)
 
 
 def test_marker_empties_the_listing(tmp_path: Path) -> None:
-    make(tmp_path, "a.mkv")
+    make_file(tmp_path, "a.mkv", BIG)
     (tmp_path / "Sub").mkdir()
     (tmp_path / ".ignore").touch()
     listed = lister().list_folder(str(tmp_path), T0, None)

@@ -28,19 +28,12 @@ from sidecar.walker import (
     walk,
 )
 from sidecar.walkrules import EXTRAS_DIRS, JUNK_DIRS, PARTIAL_SUFFIXES, SAMPLE_MAX_BYTES
+from tests.corekit import make_file
 
 LATER = 1 << 62  # "now" for the walker: every folder is old enough to trust
 T0 = 1_600_000_000 * 10**9  # a fixed folder mtime
 SMALL, BIG = 10, 5000  # sizes around the sample limit used below
 LIMIT = 1000
-
-
-def make(root: Path, rel: str, size: int = 0) -> Path:
-    path = root / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as handle:
-        handle.truncate(size)
-    return path
 
 
 def media(root: Path, **options: Any) -> list[str]:
@@ -118,7 +111,7 @@ IGNORE_CASES = [
 @pytest.mark.parametrize(("files", "expected"), IGNORE_CASES)
 def test_ignore_rules(tmp_path: Path, files: list[tuple[str, int]], expected: list[str]) -> None:
     for rel, size in files:
-        path = make(tmp_path, rel, size)
+        path = make_file(tmp_path, rel, size)
         if path.name == ".plexignore" and size:
             path.write_text("# everything\n*\n")
     assert media(tmp_path) == sorted(expected)
@@ -126,22 +119,22 @@ def test_ignore_rules(tmp_path: Path, files: list[tuple[str, int]], expected: li
 
 @pytest.mark.parametrize("suffix", sorted(PARTIAL_SUFFIXES))
 def test_partial_downloads_are_not_media(tmp_path: Path, suffix: str) -> None:
-    make(tmp_path, f"M/Movie (2010).mkv{suffix}", BIG)
-    make(tmp_path, f"M/Movie (2010).MKV{suffix.upper()}", BIG)
+    make_file(tmp_path, f"M/Movie (2010).mkv{suffix}", BIG)
+    make_file(tmp_path, f"M/Movie (2010).MKV{suffix.upper()}", BIG)
     assert media(tmp_path) == []
 
 
 @pytest.mark.parametrize("name", sorted(JUNK_DIRS | {".@__thumb", ".actors", ".grab", ".Trash-0"}))
 def test_junk_folders_are_never_entered(tmp_path: Path, name: str) -> None:
-    make(tmp_path, f"Movie (2010)/{name.upper()}/x.mkv", BIG)
-    make(tmp_path, f"{name}/Movie (2010).mkv", BIG)
+    make_file(tmp_path, f"Movie (2010)/{name.upper()}/x.mkv", BIG)
+    make_file(tmp_path, f"{name}/Movie (2010).mkv", BIG)
     assert media(tmp_path) == []
 
 
 @pytest.mark.parametrize("name", sorted(EXTRAS_DIRS))
 def test_extras_folders_inside_a_movie_folder(tmp_path: Path, name: str) -> None:
-    make(tmp_path, KEEP, BIG)
-    make(tmp_path, f"Movie (2010)/{name.title()}/Movie (2010).mkv", BIG)
+    make_file(tmp_path, KEEP, BIG)
+    make_file(tmp_path, f"Movie (2010)/{name.title()}/Movie (2010).mkv", BIG)
     assert media(tmp_path) == [KEEP]
 
 
@@ -152,22 +145,22 @@ def test_extras_folders_inside_a_movie_folder(tmp_path: Path, name: str) -> None
      "-clip", "-extra"],
 )  # fmt: skip
 def test_inline_extras_suffixes(tmp_path: Path, suffix: str) -> None:
-    make(tmp_path, KEEP, BIG)
-    make(tmp_path, f"Movie (2010)/Movie (2010){suffix}.mkv", BIG)
-    make(tmp_path, "Movie (2010)/trailer.mp4", BIG)
+    make_file(tmp_path, KEEP, BIG)
+    make_file(tmp_path, f"Movie (2010)/Movie (2010){suffix}.mkv", BIG)
+    make_file(tmp_path, "Movie (2010)/trailer.mp4", BIG)
     assert media(tmp_path) == [KEEP]
 
 
 def test_sample_limit_defaults_to_300_mib(tmp_path: Path) -> None:
-    make(tmp_path, "A/movie-sample.mkv", SAMPLE_MAX_BYTES - 1)
-    make(tmp_path, "B/movie-sample.mkv", SAMPLE_MAX_BYTES)
+    make_file(tmp_path, "A/movie-sample.mkv", SAMPLE_MAX_BYTES - 1)
+    make_file(tmp_path, "B/movie-sample.mkv", SAMPLE_MAX_BYTES)
     found = [f.path for f in iter_media(tmp_path)]
     assert found == [str(tmp_path / "B/movie-sample.mkv")]
 
 
 def test_ignore_with_unsupported_patterns_keeps_the_folder(tmp_path: Path) -> None:
-    make(tmp_path, "L/.ignore").write_text("Extras/*\n")
-    make(tmp_path, "L/a.mkv", BIG)
+    make_file(tmp_path, "L/.ignore").write_text("Extras/*\n")
+    make_file(tmp_path, "L/a.mkv", BIG)
     assert media(tmp_path) == ["L/a.mkv"]
 
 
@@ -178,7 +171,7 @@ def test_sidecars_are_attached_not_yielded(tmp_path: Path) -> None:
     for name in ["Movie (2010).mkv", "Movie (2010).en.srt", "Movie (2010).en.forced.ass",
                  "Movie (2010).nfo", "movie.nfo", "Movie (2010).idx", "Movie (2010).sub",
                  "poster.jpg", "Other.srt"]:  # fmt: skip
-        make(tmp_path, f"M/{name}", BIG if name.endswith(".mkv") else 1)
+        make_file(tmp_path, f"M/{name}", BIG if name.endswith(".mkv") else 1)
     (file,) = iter_media(tmp_path, sample_max_bytes=LIMIT)
     assert file.path == str(tmp_path / "M/Movie (2010).mkv")
     assert file.size == BIG
@@ -190,7 +183,7 @@ def test_sidecars_are_attached_not_yielded(tmp_path: Path) -> None:
 
 def test_movie_nfo_only_attached_when_alone(tmp_path: Path) -> None:
     for name in ["A.mkv", "B.mkv", "movie.nfo", "B.nfo"]:
-        make(tmp_path, f"M/{name}", BIG)
+        make_file(tmp_path, f"M/{name}", BIG)
     files = {os.path.basename(f.path): f.sidecars for f in iter_media(tmp_path)}
     assert files == {"A.mkv": (), "B.mkv": ("B.nfo",)}
 
@@ -201,8 +194,8 @@ def test_movie_nfo_only_attached_when_alone(tmp_path: Path) -> None:
 def test_permission_denied_folder_is_reported_and_skipped(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    make(tmp_path, KEEP, BIG)
-    locked = make(tmp_path, "Locked/x.mkv", BIG).parent
+    make_file(tmp_path, KEEP, BIG)
+    locked = make_file(tmp_path, "Locked/x.mkv", BIG).parent
     locked.chmod(0)
     try:
         os.listdir(locked)  # root (and CAP_DAC_OVERRIDE) ignores the mode: simulate instead
@@ -233,13 +226,13 @@ def test_unreadable_root_raises(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         list(walk(tmp_path / "not-mounted"))
     with pytest.raises(NotADirectoryError):
-        list(walk(make(tmp_path, "file.mkv")))
+        list(walk(make_file(tmp_path, "file.mkv")))
     with pytest.raises(ValueError, match="mode"):
         walk(tmp_path, mode="quick")  # type: ignore[arg-type]
 
 
 def test_symlink_loops_terminate(tmp_path: Path) -> None:
-    make(tmp_path, "Show/Season 01/Show - S01E01.mkv", BIG)
+    make_file(tmp_path, "Show/Season 01/Show - S01E01.mkv", BIG)
     os.symlink("..", tmp_path / "Show/Season 01/up")
     os.symlink("self.mkv", tmp_path / "Show/self.mkv")
     errors = Errors()
@@ -249,7 +242,7 @@ def test_symlink_loops_terminate(tmp_path: Path) -> None:
 
 def test_symlinked_folder_is_followed_once(tmp_path: Path) -> None:
     outside = tmp_path / "elsewhere"
-    make(outside, "Film (2001)/Film (2001).mkv", BIG)
+    make_file(outside, "Film (2001)/Film (2001).mkv", BIG)
     root = tmp_path / "lib"
     root.mkdir()
     os.symlink(outside / "Film (2001)", root / "Film (2001)")
@@ -260,7 +253,7 @@ def test_symlinked_folder_is_followed_once(tmp_path: Path) -> None:
 
 
 def test_broken_symlink_is_reported(tmp_path: Path) -> None:
-    make(tmp_path, KEEP, BIG)
+    make_file(tmp_path, KEEP, BIG)
     os.symlink(tmp_path / "gone.mkv", tmp_path / "Movie (2010)/dangling.mkv")
     errors = Errors()
     assert media(tmp_path, on_error=errors) == [KEEP]
@@ -286,8 +279,8 @@ class _Listing:
 def test_file_vanishing_between_listing_and_stat(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    make(tmp_path, "M/a.mkv", BIG)
-    victim = make(tmp_path, "M/b.mkv", BIG)
+    make_file(tmp_path, "M/a.mkv", BIG)
+    victim = make_file(tmp_path, "M/b.mkv", BIG)
     real = os.scandir
 
     def listing_then_delete(path: Any) -> _Listing:
@@ -304,8 +297,8 @@ def test_file_vanishing_between_listing_and_stat(
 
 
 def test_folder_vanishing_mid_walk(tmp_path: Path) -> None:
-    make(tmp_path, "A/a.mkv", BIG)
-    make(tmp_path, "B/b.mkv", BIG)
+    make_file(tmp_path, "A/a.mkv", BIG)
+    make_file(tmp_path, "B/b.mkv", BIG)
     errors = Errors()
     iterator = walk(tmp_path, mode="full", on_error=errors, clock=lambda: LATER)
     first = next(iterator)
@@ -335,10 +328,10 @@ def test_non_utf8_names_are_yielded_and_reported(
 
 
 def library(root: Path) -> None:
-    make(root, "Movies/A (2001)/A (2001).mkv", BIG)
-    make(root, "Movies/B (2002)/B (2002).mkv", BIG)
-    make(root, "TV/S (2003)/Season 01/S - S01E01.mkv", BIG)
-    make(root, "TV/S (2003)/Season 02/S - S02E01.mkv", BIG)
+    make_file(root, "Movies/A (2001)/A (2001).mkv", BIG)
+    make_file(root, "Movies/B (2002)/B (2002).mkv", BIG)
+    make_file(root, "TV/S (2003)/Season 01/S - S01E01.mkv", BIG)
+    make_file(root, "TV/S (2003)/Season 02/S - S02E01.mkv", BIG)
     (root / "Empty").mkdir()
     freeze_dirs(root)
 
@@ -381,8 +374,8 @@ def test_fast_mode_lists_only_changed_folders(
     library(tmp_path)
     known = known_from(events(tmp_path, mode="full"))
     season = tmp_path / "TV/S (2003)/Season 01"
-    make(season, "S - S01E02.mkv", BIG)
-    make(tmp_path, "Movies/C (2004)/C (2004).mkv", BIG)
+    make_file(season, "S - S01E02.mkv", BIG)
+    make_file(tmp_path, "Movies/C (2004)/C (2004).mkv", BIG)
     freeze_dirs(tmp_path)
     for changed in (season, tmp_path / "Movies"):
         os.utime(changed, ns=(T0 + 1, T0 + 1))
@@ -403,7 +396,7 @@ def test_fast_mode_does_not_visit_vanished_known_folders(tmp_path: Path) -> None
     known = known_from(events(tmp_path, mode="full"))
     (tmp_path / "TV/S (2003)/Season 02/S - S02E01.mkv").unlink()
     (tmp_path / "TV/S (2003)/Season 02").rmdir()
-    make(tmp_path, "TV/S (2003)/Season 02", 0)  # a file where the folder was
+    make_file(tmp_path, "TV/S (2003)/Season 02", 0)  # a file where the folder was
     os.utime(tmp_path / "TV/S (2003)", ns=(T0, T0))  # pretend the show folder looks unchanged
     errors = Errors()
     paths = {
@@ -441,8 +434,8 @@ def test_zero_mtime_is_never_trusted(tmp_path: Path) -> None:
 
 
 def test_marker_folder_is_recorded_empty(tmp_path: Path) -> None:
-    make(tmp_path, "Ign/.nomedia")
-    make(tmp_path, "Ign/Deep/a.mkv", BIG)
+    make_file(tmp_path, "Ign/.nomedia")
+    make_file(tmp_path, "Ign/Deep/a.mkv", BIG)
     freeze_dirs(tmp_path)
     evts = events(tmp_path, mode="full")
     ignored = evts[-1]
