@@ -43,6 +43,11 @@ class ScanSummary:
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
+    def walk_error(self, path: str, reason: str) -> None:
+        """A path the scan could not use: counted and listed, never fatal."""
+        self.counts["walk_errors"] += 1
+        self.errors.append(f"{path}: {reason}")
+
     def line(self) -> str:
         """One line for people.  ``files`` is what the scan looked at: every known file
         when the stat pass ran, else the files of the folders it listed."""
@@ -110,8 +115,7 @@ class Scanner:
             target = os.path.abspath(path)
             root = self.root_of(target)
             if root is None:
-                summary.errors.append(f"{path}: not inside a library root")
-                summary.counts["walk_errors"] += 1
+                summary.walk_error(path, "not inside a library root")
             elif self._root_ok(root, summary):
                 targets.append((root, _existing_folder(target, root)))
         return targets
@@ -148,7 +152,7 @@ class Scanner:
         pending: list[DirRow] = []
         skipped = [0]  # unchanged folders (fast mode): counted by the walker, not yielded
         events = walk(start, known=known, mode="full" if listing else "fast",
-                      on_error=self._on_error(summary), skipped=skipped)
+                      on_error=summary.walk_error, skipped=skipped)
         counts = summary.counts
         try:
             for event in events:
@@ -160,7 +164,7 @@ class Scanner:
                 if progress and counts["dirs"] % 500 == 0:
                     progress(counts)
         except OSError as exc:  # the folder to walk itself: vanished or unreadable just now
-            self._on_error(summary)(start, exc.strerror or str(exc))
+            summary.walk_error(start, exc.strerror or str(exc))
         counts["dirs"] += skipped[0]
         counts["dirs_unchanged"] += skipped[0]
         self._save(root, pending)
@@ -173,13 +177,6 @@ class Scanner:
 
     def _folder_diff(self, summary: ScanSummary) -> FolderDiff:
         return FolderDiff(self.store, self.roots, summary.counts, summary.errors)
-
-    @staticmethod
-    def _on_error(summary: ScanSummary) -> Callable[[str, str], None]:
-        def on_error(path: str, reason: str) -> None:
-            summary.counts["walk_errors"] += 1
-            summary.errors.append(f"{path}: {reason}")
-        return on_error
 
     def _stat_pass(self, root: str, start: str, summary: ScanSummary) -> None:
         """Stat every file known below ``start``; list again each folder where one differs
@@ -199,7 +196,7 @@ class Scanner:
             if st.st_size != size or st.st_mtime_ns != mtime_ns:
                 suspects.add(parent)
         summary.counts["checked"] += checked
-        lister = Lister(lambda path, reason, _: self._on_error(summary)(path, reason))
+        lister = Lister(lambda path, reason, _: summary.walk_error(path, reason))
         diff = self._folder_diff(summary)
         pending: list[DirRow] = []
         for folder in sorted(suspects):
