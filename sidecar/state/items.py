@@ -29,6 +29,13 @@ ROOTS_KEY = "library_roots"  # in the settings table: the roots of the last star
 PAGE = 1024  # rows per query when streaming the whole library (the stat pass)
 
 
+def _below(folder: str) -> tuple[str, str]:
+    """``[low, high)`` of the paths inside ``folder``: ``folder/`` up to ``folder0`` ("0"
+    follows "/"), a range scan on the unique path index."""
+    base = folder.rstrip("/") + "/"
+    return base, base[:-1] + "0"
+
+
 class ItemStore(Connection):
     """The ``media_scan_state`` table."""
 
@@ -50,8 +57,7 @@ class ItemStore(Connection):
         MISSING (nor an undecodable name: its row holds an escaped path), in path order.
         Read a page per query (keyset on the unique index), so no cursor stays open while
         the caller writes and memory stays one page."""
-        base = folder.rstrip("/") + "/"
-        low, high, op = base, base[:-1] + "0", ">="
+        (low, high), op = _below(folder), ">="
         while True:
             rows = self.db.execute(
                 f"SELECT media_path, parent_path, file_size_bytes, mtime_ns FROM {TABLE} "
@@ -67,9 +73,8 @@ class ItemStore(Connection):
     def paths_under(self, prefix: str, states: Iterable[Lifecycle] | None = None,
                     limit: int = -1) -> list[str]:
         """Paths of items inside folder ``prefix`` (range scan on the unique index)."""
-        base = prefix.rstrip("/") + "/"
         sql = f"SELECT media_path FROM {TABLE} WHERE media_path >= ? AND media_path < ?"
-        params: list[Any] = [base, base[:-1] + "0"]
+        params: list[Any] = list(_below(prefix))
         if states is not None:
             wanted = list(states)
             sql += f" AND scan_state IN ({','.join('?' * len(wanted))})"
@@ -80,10 +85,9 @@ class ItemStore(Connection):
 
     def has_media_below(self, folder: str) -> bool:
         """Whether any file lives in a subfolder of ``folder`` (a movie there is not alone)."""
-        base = folder.rstrip("/") + "/"
         row = self.db.execute(
             f"SELECT 1 FROM {TABLE} WHERE media_path >= ? AND media_path < ? "
-            "AND parent_path != ? LIMIT 1", [base, base[:-1] + "0", folder]).fetchone()
+            "AND parent_path != ? LIMIT 1", [*_below(folder), folder]).fetchone()
         return row is not None
 
     def items(self, state: Lifecycle | None = None, *, limit: int = 100,
